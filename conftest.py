@@ -1,0 +1,7 @@
+"""Root conftest: only wires the pytest glue in fixtures/ (each module registers its own options)."""
+
+pytest_plugins = [
+    "fixtures.common",
+    "fixtures.envoy_tier",
+    "fixtures.reporting",
+]

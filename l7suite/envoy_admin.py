@@ -1,0 +1,58 @@
+"""Envoy's admin API on loopback: readiness, listeners, stats, clusters, config_dump."""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.parse
+import urllib.request
+from typing import Any
+
+
+class AdminClient:
+    def __init__(self, base_url: str, timeout: float = 5.0):
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+
+    def get(self, path: str, **params: str) -> str:
+        query = f"?{urllib.parse.urlencode(params)}" if params else ""
+        with urllib.request.urlopen(f"{self.base_url}{path}{query}", timeout=self.timeout) as resp:
+            return resp.read().decode()
+
+    def get_json(self, path: str, **params: str) -> Any:
+        return json.loads(self.get(path, format="json", **params))
+
+    def server_state(self) -> str:
+        return json.loads(self.get("/server_info"))["state"]
+
+    def listeners(self) -> dict[str, str]:
+        """Active listeners: name -> local address (as /listeners shows them, e.g. `127.0.0.1:11326`)."""
+        out = {}
+        for entry in self.get_json("/listeners").get("listener_statuses", []):
+            sock = entry.get("local_address", {}).get("socket_address", {})
+            out[entry["name"]] = f"{sock.get('address')}:{sock.get('port_value')}"
+        return out
+
+    def stats(self, filter_regex: str = "") -> dict[str, int]:
+        """Counters and gauges whose names match `filter_regex` (histograms and text readouts left out)."""
+        params = {"filter": filter_regex} if filter_regex else {}
+        data = self.get_json("/stats", **params)
+        return {s["name"]: s["value"] for s in data.get("stats", []) if isinstance(s.get("value"), int)}
+
+    def stat(self, name: str) -> int:
+        return self.stats(f"^{re.escape(name)}$").get(name, 0)
+
+    def cluster_hosts(self) -> dict[str, list[str]]:
+        """EDS-resolved hosts per cluster: name -> ["127.0.0.1:port", ...]."""
+        out: dict[str, list[str]] = {}
+        for cluster in self.get_json("/clusters").get("cluster_statuses", []):
+            hosts = []
+            for host in cluster.get("host_statuses", []):
+                sock = host.get("address", {}).get("socket_address", {})
+                hosts.append(f"{sock.get('address')}:{sock.get('port_value')}")
+            out[cluster["name"]] = hosts
+        return out
+
+    def config_dump(self, name_regex: str = "") -> dict[str, Any]:
+        params = {"name_regex": name_regex} if name_regex else {}
+        return json.loads(self.get("/config_dump", **params))

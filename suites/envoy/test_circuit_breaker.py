@@ -1,0 +1,52 @@
+"""Circuit breaker, the lab's CiliumClusterwideEnvoyConfig envoy-circuit-breaker.
+
+At most 2 concurrent requests and 1 pending to circuit-break/echo-service: one client at a time is
+always served; four clients against a slow backend overflow, and Envoy answers 503 x-envoy-overloaded.
+"""
+
+import pytest
+
+from l7suite.loadgen import run_requests
+
+SCENARIO = "circuit-breaker"
+CLUSTER = "circuit-break/echo-service"
+BACKEND_DELAY = 0.02  # seconds: slow enough that 4 clients keep more than 3 requests in flight
+LEVELS = {1: 50, 2: 100, 4: 200}  # concurrency -> requests, as `fortio load -c N -n M`
+
+
+@pytest.fixture(scope="module")
+def levels(scenario_run, report_lines):
+    for backend in scenario_run.backends("circuit-break", "echo-service"):
+        backend.delay = BACKEND_DELAY
+    url = scenario_run.url_for_service("circuit-break", "echo-service") + "/"
+    results = {c: run_requests(url, n, concurrency=c, host="echo-service:8080", deadline=60)
+               for c, n in LEVELS.items()}
+    for c, r in results.items():
+        report_lines.add("circuit breaker 200/503 split per concurrency level",
+                         f"{scenario_run.binary.parent.name}: -c {c} -n {r.requests}: {r.summary()['codes']}")
+    return results
+
+
+def test_one_client_is_always_served(levels, evidence):
+    evidence.status_split("200/503 per concurrency level",
+                          {c: {str(s): n for s, n in r.statuses.items()} for c, r in levels.items()})
+    assert dict(levels[1].statuses) == {200: LEVELS[1]}, levels[1].summary()
+
+
+def test_four_clients_overflow_with_503_overloaded(levels):
+    four = levels[4]
+    assert four.completed == LEVELS[4], four.summary()
+    assert four.statuses[503] > 0, f"no 503 at concurrency 4: {four.summary()}"
+    assert set(four.statuses) <= {200, 503}, four.summary()
+    assert four.overloaded == four.statuses[503], "every 503 must carry x-envoy-overloaded: " + str(four.summary())
+
+
+def test_overflow_counters_count_the_rejections(levels, scenario_run, evidence):
+    # max_requests overflows count as upstream_rq_active_overflow, max_pending_requests ones as
+    # upstream_rq_pending_overflow; each is one local 503.
+    stats = scenario_run.cluster_stats(CLUSTER, r"upstream_rq_(active|pending)_overflow$")
+    evidence.json("cluster overflow counters (admin /stats)", stats)
+    overflow = stats.get("upstream_rq_active_overflow", 0) + stats.get("upstream_rq_pending_overflow", 0)
+    assert overflow > 0, stats
+    rejected = sum(r.statuses[503] for r in levels.values())
+    assert overflow == rejected, f"{overflow} overflows counted by Envoy, {rejected} 503s seen: {stats}"
