@@ -1,0 +1,74 @@
+"""Nothing outlives a run: no Envoy process, no listening port, after a pass, a failure, Ctrl-C or kill -9."""
+
+import ctypes
+import json
+import os
+import signal
+import socket
+import time
+from pathlib import Path
+
+import pytest
+
+from suites.envoy.subprocess_pytest import start_pytest
+
+PROBE = "suites/envoy/data/hygiene_probe.py"
+EXIT = {"pass": 0, "fail": 1, "interrupt": 2, "kill": -signal.SIGKILL}
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+def gone(pid: int) -> bool:
+    """Dead and reaped: orphans of the killed child come to this process (a subreaper), which reaps them."""
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass  # not ours: the child pytest reaped it
+    return not alive(pid)
+
+
+def listening(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def wait_for(predicate, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return predicate()
+
+
+@pytest.mark.parametrize("ending", list(EXIT))
+def test_nothing_is_left_behind(ending, envoy_version, envoy_binary, tmp_path):
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(36, 1)  # PR_SET_CHILD_SUBREAPER
+    out = tmp_path / "probe.json"
+    mode = "hang" if ending in ("interrupt", "kill") else ending
+    child = start_pytest(PROBE, "-q", "-p", "no:pytest_kind", "--envoy-version", envoy_version,
+                         env={"L7SUITE_PROBE_OUT": str(out), "L7SUITE_PROBE_MODE": mode}, log=tmp_path / "log")
+    try:
+        assert wait_for(out.exists, 60), "the probe never started its scenario:\n" + (tmp_path / "log").read_text()
+        held = json.loads(out.read_text())
+        assert alive(held["envoy_pid"]) and all(listening(p) for p in held["ports"])
+        out.with_suffix(".go").touch()
+        if ending == "interrupt":
+            child.send_signal(signal.SIGINT)
+        elif ending == "kill":
+            child.kill()
+        assert child.wait(60) == EXIT[ending], (tmp_path / "log").read_text()
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert wait_for(lambda: gone(held["envoy_pid"]), 10), f"Envoy {held['envoy_pid']} outlived the run"
+    left = [p for p in held["ports"] if listening(p)]
+    assert not left, f"ports still listening after the run: {left}"
