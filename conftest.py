@@ -4,4 +4,5 @@ pytest_plugins = [
     "fixtures.common",
     "fixtures.envoy_tier",
     "fixtures.reporting",
+    "fixtures.e2e",
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -39,7 +40,7 @@ class HttpBackend:
                 with backend._lock:
                     backend.requests += 1
                 status, ctype, payload = backend.respond(self.command, self.path, dict(self.headers), body)
-                head = (f"HTTP/1.1 {status} {self.responses.get(status, ('',))[0]}\r\n"
+                head = (f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\n"
                         f"Content-Type: {ctype}\r\nContent-Length: {len(payload)}\r\n\r\n").encode()
                 self.wfile.write(head + payload)
 
@@ -49,7 +50,7 @@ class HttpBackend:
                 pass
 
         self._server = _Server(("127.0.0.1", 0), Handler)
-        self.host, self.port = self._server.server_address[:2]
+        self.host, self.port = "127.0.0.1", int(self._server.server_address[1])
         self._thread: threading.Thread | None = None
 
     @property

@@ -32,8 +32,8 @@ class ScenarioConfigError(RuntimeError):
 
 
 def ads_config_source(source: Message) -> None:
-    source.ads.SetInParent()  # type: ignore[attr-defined]
-    source.resource_api_version = 2  # type: ignore[attr-defined]  # V3
+    source.ads.SetInParent()
+    source.resource_api_version = 2  # V3
 
 
 def translate_scenario(scenario: Scenario) -> Translated:

@@ -62,6 +62,7 @@ def run_requests(url: str, requests: int, concurrency: int = 1, method: str = "G
                  deadline: float = 60.0, headers: dict[str, str] | None = None) -> LoadResult:
     parts = urlsplit(url)
     path = parts.path or "/"
+    hostname, port = parts.hostname or "127.0.0.1", parts.port
     result = LoadResult(requests=requests, concurrency=concurrency)
     lock = threading.Lock()
     stop_at = time.monotonic() + deadline
@@ -71,7 +72,7 @@ def run_requests(url: str, requests: int, concurrency: int = 1, method: str = "G
         send_headers["Host"] = host
 
     def worker(count: int) -> None:
-        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+        conn = http.client.HTTPConnection(hostname, port, timeout=timeout)
         try:
             for _ in range(count):
                 if time.monotonic() > stop_at:
@@ -85,7 +86,7 @@ def run_requests(url: str, requests: int, concurrency: int = 1, method: str = "G
                     hdrs = {k.lower(): v for k, v in resp.getheaders()}
                 except (OSError, http.client.HTTPException) as exc:
                     conn.close()
-                    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+                    conn = http.client.HTTPConnection(hostname, port, timeout=timeout)
                     with lock:
                         result.statuses[0] += 1
                         result.errors[type(exc).__name__ + ": " + str(exc)[:80]] += 1

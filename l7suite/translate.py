@@ -115,18 +115,18 @@ def translate(
         origin = Origin(config, index)
         if type_url == LISTENER:
             _listener(msg, q, set_config_source, allocate_port, out)
-            listeners.append(msg.name)  # type: ignore[attr-defined]
+            listeners.append(msg.name)
         elif type_url == ROUTE:
             _route(msg, q)
         elif type_url == CLUSTER:
             _cluster(msg, q, set_config_source, out)
         elif type_url == ENDPOINTS:
-            msg.cluster_name = q(msg.cluster_name)  # type: ignore[attr-defined]
+            msg.cluster_name = q(msg.cluster_name)
         elif type_url != SECRET:
             raise config.error(f"a CiliumEnvoyConfig cannot carry {type_url}", f"spec.resources[{index}].@type")
         else:
-            msg.name = q(msg.name)  # type: ignore[attr-defined]
-        name = msg.cluster_name if type_url == ENDPOINTS else msg.name  # type: ignore[attr-defined]
+            msg.name = q(msg.name)
+        name = msg.cluster_name if type_url == ENDPOINTS else msg.name
         out.add(type_url, name, msg, origin)
 
     for i, svc in enumerate(config.spec.get("services") or []):

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import grpc
 from envoy.service.discovery.v3 import ads_pb2_grpc, discovery_pb2
-from google.protobuf import any_pb2
+from google.protobuf.any_pb2 import Any as AnyMessage
 from google.protobuf.message import Message
 
 from l7suite.envoy_resources import SHORT, TYPE_ORDER
@@ -48,15 +48,13 @@ class XdsNack(RuntimeError):
         super().__init__("Envoy rejected the configuration (NACK): " + "; ".join(e.describe() for e in events))
 
 
-def _version_of(resources: dict[str, Any_]) -> str:
+def _version_of(resources: dict[str, AnyMessage]) -> str:
     digest = hashlib.sha256()
     for name in sorted(resources):
         digest.update(name.encode())
         digest.update(resources[name].SerializeToString(deterministic=True))
     return digest.hexdigest()[:12]
 
-
-Any_ = any_pb2.Any
 
 
 class _TypeState:
@@ -72,7 +70,7 @@ class AdsServer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):
         self.host = host
         self.port = port
         self._lock = threading.Condition()
-        self._resources: dict[str, dict[str, Any_]] = {}
+        self._resources: dict[str, dict[str, AnyMessage]] = {}
         self._versions: dict[str, str] = {}
         self._streams: list[queue.Queue] = []
         self._server: grpc.Server | None = None
@@ -111,11 +109,11 @@ class AdsServer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):
     # ---- state -----------------------------------------------------------------------------
     def set_resources(self, resources: dict[str, dict[str, Message]]) -> dict[str, str]:
         """Replace the snapshot; returns the version of every type. Only changed types are pushed."""
-        packed: dict[str, dict[str, Any_]] = {}
+        packed: dict[str, dict[str, AnyMessage]] = {}
         for type_url, by_name in resources.items():
             packed[type_url] = {}
             for name, msg in by_name.items():
-                any_msg = Any_()
+                any_msg = AnyMessage()
                 any_msg.Pack(msg)
                 packed[type_url][name] = any_msg
         with self._lock:
