@@ -1,6 +1,8 @@
 """Config compatibility: every Envoy resource under the manifests folder is accepted (ACK, no NACK)
 by every supported Envoy version. The terminal summary prints the table per version."""
 
+import re
+
 import pytest
 
 from fixtures.envoy_tier import record_compat, start_scenario
@@ -19,8 +21,11 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("scenario_name", names)
 
 
+ENVOY_CONFIG_KIND = re.compile(r"^kind:\s*Cilium(Clusterwide)?EnvoyConfig\s*$", re.MULTILINE)
+
+
 def _has_envoy_config(root, name) -> bool:
-    return any("EnvoyConfig" in p.read_text() for p in (root / name).glob("*.yaml"))
+    return any(ENVOY_CONFIG_KIND.search(p.read_text()) for p in (root / name).glob("*.yaml"))
 
 
 def test_envoy_accepts_every_resource(scenario_name, envoy_version, envoy_binary, manifests_dir, tmp_path,
