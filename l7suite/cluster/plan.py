@@ -1,0 +1,129 @@
+"""What a run would do, computed from the options alone: printed by `--plan`, used by the run itself.
+
+Nothing here starts a process except an optional `kind version` (to pick the pinned node image);
+Docker is never touched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from l7suite.cluster.kindconfig import kind_config, render
+from l7suite.cluster.values import helm_values, value_files
+from l7suite.cluster.versions import CILIUM_CHART_REPO, DEFAULT_KIND_VERSION, KIND_NODE_IMAGES
+from l7suite.manifests import load_scenario
+
+CHART_ENVOY = "(the chart's envoy.image, read with `helm show values` at run time)"
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    cilium_version: str
+    envoy_mode: str = "daemonset"
+    envoy_image: str | None = None
+    kubeconfig: Path | None = None
+    cluster_name: str = "l7suite"
+    keep_cluster: bool = False
+    preload: bool = False
+    kind_version: str = DEFAULT_KIND_VERSION
+
+
+@dataclass(frozen=True)
+class ScenarioPlan:
+    name: str
+    namespaces: tuple[str, ...]
+    images: tuple[str, ...]
+    stages: tuple[str, ...]
+
+
+@dataclass
+class RunPlan:
+    options: RunOptions
+    kind_config: dict[str, Any] | None
+    chart: str
+    value_files: list[Path]
+    values: dict[str, Any]
+    cilium_images: list[str]
+    scenarios: list[ScenarioPlan] = field(default_factory=list)
+
+    @property
+    def preload_images(self) -> list[str]:
+        if not self.options.preload:
+            return []
+        out: list[str] = []
+        for image in self.cilium_images + [i for s in self.scenarios for i in s.images]:
+            if image not in out:
+                out.append(image)
+        return out
+
+
+def cilium_images(options: RunOptions) -> list[str]:
+    """Images of the chart's components at this version (agent, operator, relay) and the Envoy image."""
+    tag = f"v{options.cilium_version}"
+    images = [f"quay.io/cilium/cilium:{tag}", f"quay.io/cilium/operator-generic:{tag}",
+              f"quay.io/cilium/hubble-relay:{tag}"]
+    if options.envoy_mode == "daemonset":
+        images.append(options.envoy_image or f"quay.io/cilium/cilium-envoy {CHART_ENVOY}")
+    return images
+
+
+def scenario_plan(name: str, manifests_dir: Path) -> ScenarioPlan:
+    scenario = load_scenario(name, manifests_dir)
+    images: list[str] = []
+    for obj in scenario.objects:
+        spec = obj.spec.get("template", {}).get("spec", {}) if obj.kind == "Deployment" else obj.spec
+        for container in spec.get("containers", []) if obj.kind in ("Deployment", "Pod") else []:
+            if container["image"] not in images:
+                images.append(container["image"])
+    namespaces = tuple(o.name for o in scenario.of_kind("Namespace"))
+    return ScenarioPlan(name, namespaces, tuple(images), tuple(scenario.stage_files()))
+
+
+def build_plan(options: RunOptions, values_dir: Path, manifests_dir: Path, scenarios: list[str]) -> RunPlan:
+    existing = options.kubeconfig is not None
+    node_image = KIND_NODE_IMAGES[options.kind_version]
+    return RunPlan(
+        options=options,
+        kind_config=None if existing else kind_config(options.cluster_name, node_image),
+        chart=f"cilium {options.cilium_version} from {CILIUM_CHART_REPO}",
+        value_files=value_files(values_dir, options.envoy_mode),
+        values=helm_values(values_dir, options.cluster_name, options.envoy_mode, options.envoy_image,
+                           options.preload),
+        cilium_images=cilium_images(options),
+        scenarios=[scenario_plan(s, manifests_dir) for s in scenarios],
+    )
+
+
+def render_plan(plan: RunPlan) -> str:
+    o = plan.options
+    lines = ["e2e run plan (nothing was started)", ""]
+    if o.kubeconfig:
+        lines += [f"cluster: existing, through {o.kubeconfig} (checked for Cilium, Envoy and Hubble Relay; "
+                  "no kind, no Helm install)"]
+    else:
+        lines += [f"cluster: kind cluster {o.cluster_name!r} (kind v{o.kind_version}; reused if it exists; "
+                  f"{'kept' if o.keep_cluster else 'deleted'} at the end)", "kind config:",
+                  _indent(render(plan.kind_config or {}))]
+        lines += [f"helm: upgrade --install cilium, chart {plan.chart}, namespace kube-system",
+                  "value files: " + ", ".join(str(p) for p in plan.value_files), "effective values:",
+                  _indent(yaml.safe_dump(plan.values, sort_keys=True))]
+    lines.append(f"envoy mode: {o.envoy_mode}" + (f", image {o.envoy_image}" if o.envoy_image else ""))
+    if o.preload:
+        lines += ["preload (docker pull, then kind load docker-image):"] + [f"  {i}" for i in plan.preload_images]
+    else:
+        lines.append("preload: off (nodes pull images themselves; --preload-images to pull once on the host)")
+    lines.append("scenarios:")
+    for s in plan.scenarios:
+        lines.append(f"  {s.name}: namespaces {', '.join(s.namespaces) or '-'}; stages {', '.join(s.stages) or '-'}; "
+                     f"images {', '.join(s.images) or '-'}")
+    if not plan.scenarios:
+        lines.append("  (none selected)")
+    return "\n".join(lines)
+
+
+def _indent(text: str) -> str:
+    return "\n".join("  " + line for line in text.rstrip().splitlines())

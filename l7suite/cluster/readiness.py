@@ -1,0 +1,116 @@
+"""Readiness predicates on API objects (as `kubectl get -o json` returns them) and a bounded wait.
+
+A rollout counts only when the controller has seen the latest spec (observedGeneration >= generation)
+and its counts agree: for a DaemonSet, updated, ready and available equal desired (and desired > 0);
+for a Deployment, updated, ready and available replicas equal spec.replicas.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wait_fixed
+
+
+@dataclass(frozen=True)
+class Component:
+    kind: str  # DaemonSet or Deployment
+    namespace: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.kind.lower()}/{self.name} ({self.namespace})"
+
+
+@dataclass(frozen=True)
+class Readiness:
+    component: Component
+    ready: bool
+    detail: str
+
+
+def _generation_seen(obj: dict[str, Any]) -> str | None:
+    generation = obj.get("metadata", {}).get("generation", 0)
+    observed = obj.get("status", {}).get("observedGeneration", 0)
+    if observed < generation:
+        return f"controller has not seen generation {generation} yet (observed {observed})"
+    return None
+
+
+def daemonset_readiness(component: Component, obj: dict[str, Any] | None) -> Readiness:
+    if obj is None:
+        return Readiness(component, False, "not found")
+    status = obj.get("status", {})
+    desired = status.get("desiredNumberScheduled", 0)
+    counts = {k: status.get(k, 0) for k in ("updatedNumberScheduled", "numberReady", "numberAvailable")}
+    detail = (f"desired {desired}, updated {counts['updatedNumberScheduled']}, ready {counts['numberReady']}, "
+              f"available {counts['numberAvailable']}")
+    unseen = _generation_seen(obj)
+    if unseen:
+        return Readiness(component, False, unseen)
+    ok = desired > 0 and all(v == desired for v in counts.values())
+    return Readiness(component, ok, detail if desired else "no node scheduled (desired 0)")
+
+
+def deployment_readiness(component: Component, obj: dict[str, Any] | None) -> Readiness:
+    if obj is None:
+        return Readiness(component, False, "not found")
+    wanted = obj.get("spec", {}).get("replicas", 1)
+    status = obj.get("status", {})
+    counts = {k: status.get(k, 0) for k in ("updatedReplicas", "readyReplicas", "availableReplicas")}
+    detail = (f"replicas {wanted}, updated {counts['updatedReplicas']}, ready {counts['readyReplicas']}, "
+              f"available {counts['availableReplicas']}")
+    unseen = _generation_seen(obj)
+    if unseen:
+        return Readiness(component, False, unseen)
+    return Readiness(component, all(v == wanted for v in counts.values()), detail)
+
+
+PREDICATES = {"DaemonSet": daemonset_readiness, "Deployment": deployment_readiness}
+
+
+def readiness(component: Component, obj: dict[str, Any] | None) -> Readiness:
+    return PREDICATES[component.kind](component, obj)
+
+
+def cilium_components(envoy_mode: str) -> list[Component]:
+    """What a Cilium install with Hubble Relay must have ready before scenarios run."""
+    out = [Component("DaemonSet", "kube-system", "cilium")]
+    if envoy_mode == "daemonset":
+        out.append(Component("DaemonSet", "kube-system", "cilium-envoy"))
+    out += [Component("Deployment", "kube-system", "cilium-operator"),
+            Component("Deployment", "kube-system", "hubble-relay"),
+            Component("Deployment", "kube-system", "coredns")]
+    return out
+
+
+class NotReady(AssertionError):
+    pass
+
+
+def wait_ready(get: Callable[[Component], dict[str, Any] | None], components: Sequence[Component],
+               timeout: float, interval: float = 5.0,
+               progress: Callable[[str], None] = lambda line: None) -> list[Readiness]:
+    """Poll until every component is ready or `timeout` passes; print a progress line per change."""
+    started = time.monotonic()
+    last: list[str] = []
+
+    def poll() -> list[Readiness]:
+        states = [readiness(c, get(c)) for c in components]
+        line = "; ".join(f"{s.component.name}: {'ready' if s.ready else s.detail}" for s in states)
+        if line != (last[-1] if last else None):
+            last.append(line)
+            progress(f"[{time.monotonic() - started:5.0f}s] {line}")
+        return states
+
+    retrying = Retrying(stop=stop_after_delay(timeout), wait=wait_fixed(interval),
+                        retry=retry_if_result(lambda states: not all(s.ready for s in states)))
+    try:
+        return retrying(poll)
+    except RetryError as exc:
+        states = exc.last_attempt.result()
+        pending = "\n".join(f"  {s.component}: {s.detail}" for s in states if not s.ready)
+        raise NotReady(f"not ready after {timeout:.0f}s:\n{pending}") from None

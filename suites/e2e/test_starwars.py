@@ -1,0 +1,82 @@
+"""Star Wars (cilium/cilium examples/minikube): L3/L4 then L7 policy on the deathstar, as the lab shows.
+
+Answers are checked where users see them (curl exit code, HTTP status, body) and Hubble must show the
+matching verdicts. Steps share one scenario (the module), in order: L3/L4 policy, L7 policy, then
+egress through Envoy to tie one request's flows together by X-Request-Id.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from l7suite.hubble.expect import FlowExpectation, header, wait_for_flows, with_request_id
+from l7suite.probes.curl import CURL_TIMED_OUT, CurlRequest, curl
+
+SCENARIO = "starwars"
+NS = "starwars"
+pytestmark = pytest.mark.e2e
+
+FLOW_TIMEOUT = 60.0
+LANDING = CurlRequest(f"http://deathstar.{NS}.svc.cluster.local/v1/request-landing", method="POST", max_time=2)
+EXHAUST = CurlRequest(f"http://deathstar.{NS}.svc.cluster.local/v1/exhaust-port", method="PUT", max_time=2)
+
+
+def test_l3l4_policy_drops_xwing_and_lands_tiefighter(scenario, hubble_flows):
+    scenario.apply_stage("l4-policy")
+    hubble_flows.restart()
+
+    xwing = curl(scenario.kube.exec, NS, "xwing", LANDING)
+    tiefighter = curl(scenario.kube.exec, NS, "tiefighter", LANDING)
+
+    assert (xwing.exit_code, xwing.status) == (CURL_TIMED_OUT, None)
+    assert (tiefighter.exit_code, tiefighter.status, tiefighter.body.strip()) == (0, 200, "Ship landed")
+    wait_for_flows(hubble_flows.fetch, [
+        FlowExpectation("xwing denied", source_pod=f"{NS}/xwing", destination_pod=f"{NS}/deathstar-",
+                        verdict="DROPPED", drop_reason="POLICY_DENIED", traffic_direction="INGRESS"),
+        FlowExpectation("tiefighter allowed", source_pod=f"{NS}/tiefighter", destination_pod=f"{NS}/deathstar-",
+                        verdict="FORWARDED", flow_type="L3_L4", traffic_direction="INGRESS",
+                        observation_point="TO_ENDPOINT"),
+    ], FLOW_TIMEOUT)
+
+
+def test_l7_policy_denies_exhaust_port_and_allows_landing(scenario, hubble_flows):
+    scenario.apply_stage("l7-policy")
+    hubble_flows.restart()
+
+    denied = curl(scenario.kube.exec, NS, "tiefighter", EXHAUST)
+    landed = curl(scenario.kube.exec, NS, "tiefighter", LANDING)
+
+    assert (denied.exit_code, denied.status, denied.body.strip()) == (0, 403, "Access denied")
+    assert (landed.exit_code, landed.status, landed.body.strip()) == (0, 200, "Ship landed")
+    wait_for_flows(hubble_flows.fetch, [
+        FlowExpectation("exhaust-port denied by Envoy", source_pod=f"{NS}/tiefighter",
+                        destination_pod=f"{NS}/deathstar-", flow_type="L7", l7_type="REQUEST", verdict="DROPPED",
+                        traffic_direction="INGRESS", http_method="PUT", http_path="/v1/exhaust-port"),
+        FlowExpectation("landing forwarded by Envoy", source_pod=f"{NS}/tiefighter",
+                        destination_pod=f"{NS}/deathstar-", flow_type="L7", l7_type="REQUEST",
+                        verdict="FORWARDED", traffic_direction="INGRESS", http_method="POST",
+                        http_path="/v1/request-landing"),
+        FlowExpectation("traffic went to the proxy", source_pod=f"{NS}/tiefighter",
+                        destination_pod=f"{NS}/deathstar-", flow_type="L3_L4", observation_point="TO_PROXY",
+                        verdict="FORWARDED"),
+    ], FLOW_TIMEOUT)
+
+
+def test_request_id_ties_egress_and_ingress_flows(scenario, hubble_flows):
+    scenario.apply_stage("tiefighter-egress")
+    hubble_flows.restart()
+
+    landed = curl(scenario.kube.exec, NS, "tiefighter", LANDING)
+    assert (landed.status, landed.body.strip()) == (200, "Ship landed")
+
+    egress_request = FlowExpectation("egress request", source_pod=f"{NS}/tiefighter", flow_type="L7",
+                                     l7_type="REQUEST", traffic_direction="EGRESS", http_method="POST",
+                                     http_path="/v1/request-landing", verdict="FORWARDED")
+    report = wait_for_flows(hubble_flows.fetch, [egress_request], FLOW_TIMEOUT)
+    request_id = header(report.found["egress request"], "X-Request-Id")
+    assert request_id, "Envoy adds X-Request-Id to the request it forwards"
+
+    tied = FlowExpectation("ingress request, same X-Request-Id", source_pod=f"{NS}/tiefighter",
+                           flow_type="L7", l7_type="REQUEST", traffic_direction="INGRESS",
+                           http_path="/v1/request-landing")
+    wait_for_flows(lambda: with_request_id(hubble_flows.fetch(), request_id), [tied], FLOW_TIMEOUT)
