@@ -6,17 +6,24 @@ import json
 import re
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 
 class AdminClient:
-    def __init__(self, base_url: str, timeout: float = 5.0):
+    def __init__(self, base_url: str, timeout: float = 5.0,
+                 enter: Callable[[], AbstractContextManager] | None = None):
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
+        # For an Envoy in another network namespace: each request is made inside `enter()`
+        # (NetNamespace.entered), where the admin address is reachable.
+        self.enter = enter
 
     def get(self, path: str, **params: str) -> str:
         query = f"?{urllib.parse.urlencode(params)}" if params else ""
-        with urllib.request.urlopen(f"{self.base_url}{path}{query}", timeout=self.timeout) as resp:
+        with (self.enter() if self.enter else nullcontext(),
+              urllib.request.urlopen(f"{self.base_url}{path}{query}", timeout=self.timeout) as resp):
             return resp.read().decode()
 
     def get_json(self, path: str, **params: str) -> Any:

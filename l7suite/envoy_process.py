@@ -11,6 +11,7 @@ import ctypes
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import yaml
@@ -26,7 +27,12 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
 
 
 def bootstrap(xds_host: str, xds_port: int, node_id: str) -> dict:
-    """Bootstrap that takes listeners and clusters from ADS, like cilium-envoy's takes them from the agent."""
+    """Bootstrap that takes listeners and clusters from ADS, like cilium-envoy's takes them from the agent.
+    `xds_host` "unix:/path" means the ADS server listens on that Unix socket (`xds_port` unused)."""
+    if xds_host.startswith("unix:"):
+        xds_address: dict = {"pipe": {"path": xds_host.removeprefix("unix:")}}
+    else:
+        xds_address = {"socket_address": {"address": xds_host, "port_value": xds_port}}
     grpc_service = {
         "envoy_grpc": {
             "cluster_name": "l7suite-xds",
@@ -61,8 +67,7 @@ def bootstrap(xds_host: str, xds_port: int, node_id: str) -> dict:
                     },
                     "load_assignment": {
                         "cluster_name": "l7suite-xds",
-                        "endpoints": [{"lb_endpoints": [{"endpoint": {"address": {
-                            "socket_address": {"address": xds_host, "port_value": xds_port}}}}]}],
+                        "endpoints": [{"lb_endpoints": [{"endpoint": {"address": xds_address}}]}],
                     },
                 }
             ]
@@ -72,13 +77,15 @@ def bootstrap(xds_host: str, xds_port: int, node_id: str) -> dict:
 
 class EnvoyProcess:
     def __init__(self, binary: Path, workdir: Path, xds_host: str, xds_port: int, node_id: str,
-                 concurrency: int = 1):
+                 concurrency: int = 1, preexec: Callable[[], None] | None = None):
         self.binary = binary
         self.workdir = workdir
         self.config_path = workdir / "bootstrap.yaml"
         self.log_path = workdir / "envoy.log"
         self.admin_path = workdir / "admin-address"
         self.concurrency = concurrency
+        # runs in the child before exec; must itself set PR_SET_PDEATHSIG (e.g. NetNamespace.preexec())
+        self.preexec = preexec or _die_with_parent
         self.config_path.write_text(yaml.safe_dump(bootstrap(xds_host, xds_port, node_id), sort_keys=False))
         self.proc: subprocess.Popen | None = None
         self.admin: AdminClient | None = None
@@ -91,7 +98,7 @@ class EnvoyProcess:
         # stderr goes to a file, never a pipe: a full pipe would block Envoy.
         with open(self.workdir / "envoy.stderr", "wb") as err:
             self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                         stderr=err, preexec_fn=_die_with_parent)
+                                         stderr=err, preexec_fn=self.preexec)
         _LIVE.add(self)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

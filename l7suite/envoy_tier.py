@@ -17,10 +17,10 @@ from google.protobuf.message import Message
 
 from l7suite.envoy_admin import AdminClient
 from l7suite.envoy_process import EnvoyProcess
-from l7suite.envoy_resources import ENDPOINTS, SHORT, message_class
+from l7suite.envoy_resources import ENDPOINTS, LISTENER, SHORT, message_class
 from l7suite.manifests import Scenario
 from l7suite.standins import StandIns
-from l7suite.translate import Translated, translate
+from l7suite.translate import Translated, policy_listeners, restore_original_destination, translate
 from l7suite.xds_server import AdsServer, XdsNack
 
 # Values the envoy tier gives the manifests' ${PLACEHOLDERS} when a scenario does not start its own.
@@ -40,6 +40,11 @@ def translate_scenario(scenario: Scenario) -> Translated:
     merged = Translated()
     for config in scenario.envoy_configs():
         merged.merge(translate(config, ads_config_source))
+    # Listeners that policies redirect traffic to get its original destination back (as cilium.bpf_metadata).
+    listeners = merged.resources.get(LISTENER, {})
+    for name in policy_listeners(scenario.objects):
+        if name in listeners:
+            restore_original_destination(listeners[name])
     return merged
 
 

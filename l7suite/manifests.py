@@ -128,6 +128,11 @@ def load_scenario(
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
+def placeholders_in(directory: Path) -> list[str]:
+    """The `${NAME}` placeholders of a scenario's base files (what a tier must supply to load it)."""
+    return sorted({n for p in directory.glob("*.yaml") for n in _PLACEHOLDER.findall(p.read_text())})
+
+
 def load_file(path: Path, variables: dict[str, str] | None = None) -> list[K8sObject]:
     text = path.read_text()
     needed = sorted(set(_PLACEHOLDER.findall(text)))

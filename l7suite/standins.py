@@ -12,12 +12,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from l7suite.backends import EchoBackend, StarwarsBackend
+from l7suite.grpc_lb.currency import IMAGE_REPOSITORIES as CURRENCY_IMAGES
+from l7suite.grpc_lb.currency import CurrencyBackend
 from l7suite.manifests import K8sObject, Scenario
 
 # image repository -> factory(pod_name) of a started-or-startable backend with .name/.address/.stop()
 STANDINS: dict[str, Callable[[str], object]] = {
     "quay.io/cilium/starwars": StarwarsBackend,
     "quay.io/cilium/json-mock": EchoBackend,
+    **{repository: CurrencyBackend for repository in CURRENCY_IMAGES},
 }
 
 

@@ -11,7 +11,9 @@ Mirrors the Cilium agent's parser (pkg/ciliumenvoyconfig/cec_resource_parser.go)
 
 What upstream Envoy cannot show: Cilium also injects cilium.bpf_metadata (listener filter),
 cilium.network and cilium.l7policy (network/HTTP filters); those exist only in cilium-envoy, so this
-tier does not add them and does not enforce network policy.
+tier does not add them and does not enforce network policy. A listener that a network policy redirects
+traffic to (`toPorts[].listener`) gets Envoy's original_dst listener filter instead, which restores the
+destination the client dialed as cilium.bpf_metadata does (`restore_original_destination`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from l7suite.envoy_resources import (
     ROUTE,
     SECRET,
     ResourceParseError,
+    message_class,
     parse_resource,
     unpack,
 )
@@ -36,6 +39,8 @@ from l7suite.manifests import K8sObject
 
 HCM = "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"
 TCP_PROXY = "envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy"
+ORIGINAL_DST = "envoy.filters.listener.original_dst"
+POLICY_KINDS = ("CiliumNetworkPolicy", "CiliumClusterwideNetworkPolicy")
 
 
 def qualify(namespace: str, config_name: str, name: str) -> str:
@@ -168,6 +173,42 @@ def _listener(msg, q, set_config_source, allocate_port, out: Translated) -> None
                 for wc in inner.weighted_clusters.clusters:
                     wc.name = q(wc.name)
             flt.typed_config.Pack(inner)
+
+
+def policy_listeners(objects: list[K8sObject]) -> dict[str, K8sObject]:
+    """Listeners that network policies redirect traffic to (`toPorts[].listener`): qualified name -> policy.
+
+    A CiliumEnvoyConfig reference is in the policy's namespace, a CiliumClusterwideEnvoyConfig one has an
+    empty namespace, as the agent qualifies them.
+    """
+    found: dict[str, K8sObject] = {}
+    for policy in (o for o in objects if o.kind in POLICY_KINDS):
+        specs = [policy.spec, *(policy.data.get("specs") or [])]
+        for spec in specs:
+            for rule in [*(spec.get("egress") or []), *(spec.get("ingress") or [])]:
+                for to_ports in rule.get("toPorts") or []:
+                    ref = to_ports.get("listener")
+                    if not ref:
+                        continue
+                    config = ref.get("envoyConfig") or {}
+                    namespace = "" if config.get("kind") == "CiliumClusterwideEnvoyConfig" else policy.namespace
+                    found[qualify(namespace, str(config.get("name", "")), str(ref.get("name", "")))] = policy
+    return found
+
+
+def restore_original_destination(listener: Message) -> bool:
+    """Give a listener that receives transparently redirected traffic Envoy's original_dst listener filter,
+    first: the part of cilium.bpf_metadata (cilium-envoy only) that makes the connection's local address
+    the one the client dialed, so `%DOWNSTREAM_LOCAL_ADDRESS%` and original-destination clusters see it.
+    Returns False if the listener already has it."""
+    if any(f.name == ORIGINAL_DST for f in listener.listener_filters):
+        return False
+    current = list(listener.listener_filters)
+    del listener.listener_filters[:]
+    added = listener.listener_filters.add(name=ORIGINAL_DST)
+    added.typed_config.Pack(message_class("envoy.extensions.filters.listener.original_dst.v3.OriginalDst")())
+    listener.listener_filters.extend(current)
+    return True
 
 
 def _route(msg, q) -> None:

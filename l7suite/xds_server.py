@@ -63,6 +63,8 @@ class _TypeState:
         self.nonce = ""
         self.sent_version = ""
         self.sent_names: frozenset[str] = frozenset()
+        self.acked_nonce = ""
+        self.resend = False  # Envoy asked again for what it already ACKed (a warming cluster's EDS)
 
 
 class AdsServer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):
@@ -81,10 +83,11 @@ class AdsServer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):
     def start(self) -> int:
         server = grpc.server(futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="ads"))
         ads_pb2_grpc.add_AggregatedDiscoveryServiceServicer_to_server(self, server)
-        bound = server.add_insecure_port(f"{self.host}:{self.port}")
+        bound = server.add_insecure_port(self.address)
         if bound == 0:
-            raise RuntimeError(f"xDS server could not bind {self.host}:{self.port}")
-        self.port = bound
+            raise RuntimeError(f"xDS server could not bind {self.address}")
+        if not self.unix:
+            self.port = bound
         server.start()
         self._server = server
         return bound
@@ -103,8 +106,13 @@ class AdsServer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):
         return self._server is not None
 
     @property
+    def unix(self) -> bool:
+        """Served on a Unix socket (`host="unix:/path"`): reachable from Envoys in other network namespaces."""
+        return self.host.startswith("unix:")
+
+    @property
     def address(self) -> str:
-        return f"{self.host}:{self.port}"
+        return self.host if self.unix else f"{self.host}:{self.port}"
 
     # ---- state -----------------------------------------------------------------------------
     def set_resources(self, resources: dict[str, dict[str, Message]]) -> dict[str, str]:
@@ -197,7 +205,13 @@ class AdsServer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):
             if request.HasField("error_detail"):
                 self._record(XdsEvent(time.time(), request.type_url, "NACK", state.sent_version,
                                       request.error_detail.message))
+            elif state.acked_nonce == state.nonce:
+                # The same nonce a second time is no ACK but a new request: a cluster updated over CDS
+                # warms with a new EDS subscription and waits (and holds its CDS ACK) until it gets an
+                # answer, even an unchanged one.
+                state.resend = True
             else:
+                state.acked_nonce = state.nonce
                 self._record(XdsEvent(time.time(), request.type_url, "ACK", state.sent_version))
         state.names = set(request.resource_names)
 
@@ -206,8 +220,10 @@ class AdsServer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):
             version = self._versions.get(type_url, "")
             available = self._resources.get(type_url, {})
             names = sorted(available) if not state.names else sorted(n for n in state.names if n in available)
-            if state.nonce and version == state.sent_version and frozenset(names) == state.sent_names:
+            if (state.nonce and version == state.sent_version and frozenset(names) == state.sent_names
+                    and not state.resend):
                 return None
+            state.resend = False
             if not version and not state.nonce:
                 version = _version_of({})
             response = discovery_pb2.DiscoveryResponse(

@@ -18,6 +18,7 @@ from l7suite.cluster.kindconfig import render
 from l7suite.cluster.kube import Kube
 from l7suite.cluster.plan import CHART_ENVOY, RunPlan
 from l7suite.cluster.readiness import cilium_components, readiness, wait_ready
+from l7suite.cluster.values import without_digest
 from l7suite.cluster.versions import CILIUM_CHART_REPO
 
 INSTALL_TIMEOUT = 900.0
@@ -58,7 +59,11 @@ def preload(run: tools.Runner, load: Callable[[str], None], images: list[str], v
         if CHART_ENVOY in image:
             image = chart_envoy_image(run, version)
         progress(f"preload {image}")
-        tools.check(run(["docker", "pull", image], INSTALL_TIMEOUT))
+        tools.check(run(["docker", "pull", image], INSTALL_TIMEOUT))  # by digest, when given: verified
+        if "@" in image:
+            tagged = without_digest(image)
+            tools.check(run(["docker", "tag", image, tagged], 60))
+            image = tagged
         load(image)
 
 
@@ -112,8 +117,9 @@ class ClusterSession:
                    READY_TIMEOUT, progress=self.progress)
         return kube
 
-    def down(self) -> None:
-        if self.kind_cluster is not None and not self.plan.options.keep_cluster:
+    def down(self, delete_cluster: bool = True) -> None:
+        """`delete_cluster=False` under pytest-xdist: the controller deletes it when all workers are done."""
+        if delete_cluster and self.kind_cluster is not None and not self.plan.options.keep_cluster:
             self.progress(f"deleting kind cluster {self.plan.options.cluster_name!r}")
             self.kind_cluster.delete()
         shutil.rmtree(self.workdir, ignore_errors=True)

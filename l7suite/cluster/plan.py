@@ -15,7 +15,7 @@ import yaml
 from l7suite.cluster.kindconfig import kind_config, render
 from l7suite.cluster.values import helm_values, value_files
 from l7suite.cluster.versions import CILIUM_CHART_REPO, DEFAULT_KIND_VERSION, KIND_NODE_IMAGES
-from l7suite.manifests import load_scenario
+from l7suite.manifests import load_scenario, placeholders_in
 
 CHART_ENVOY = "(the chart's envoy.image, read with `helm show values` at run time)"
 
@@ -38,6 +38,8 @@ class ScenarioPlan:
     namespaces: tuple[str, ...]
     images: tuple[str, ...]
     stages: tuple[str, ...]
+    variables: tuple[str, ...] = ()  # `${NAME}` placeholders filled at run time
+    notes: tuple[str, ...] = ()  # what the scenario's modules do beyond applying it (their PLAN_NOTES)
 
 
 @dataclass
@@ -71,8 +73,10 @@ def cilium_images(options: RunOptions) -> list[str]:
     return images
 
 
-def scenario_plan(name: str, manifests_dir: Path) -> ScenarioPlan:
-    scenario = load_scenario(name, manifests_dir)
+def scenario_plan(name: str, manifests_dir: Path, notes: tuple[str, ...] = ()) -> ScenarioPlan:
+    # placeholders stay visible as `${NAME}`: their values exist only during the run
+    variables = placeholders_in(manifests_dir / name)
+    scenario = load_scenario(name, manifests_dir, {v: f"${{{v}}}" for v in variables})
     images: list[str] = []
     for obj in scenario.objects:
         spec = obj.spec.get("template", {}).get("spec", {}) if obj.kind == "Deployment" else obj.spec
@@ -80,10 +84,11 @@ def scenario_plan(name: str, manifests_dir: Path) -> ScenarioPlan:
             if container["image"] not in images:
                 images.append(container["image"])
     namespaces = tuple(o.name for o in scenario.of_kind("Namespace"))
-    return ScenarioPlan(name, namespaces, tuple(images), tuple(scenario.stage_files()))
+    return ScenarioPlan(name, namespaces, tuple(images), tuple(scenario.stage_files()), tuple(variables), notes)
 
 
-def build_plan(options: RunOptions, values_dir: Path, manifests_dir: Path, scenarios: list[str]) -> RunPlan:
+def build_plan(options: RunOptions, values_dir: Path, manifests_dir: Path, scenarios: list[str],
+               notes: dict[str, list[str]] | None = None) -> RunPlan:
     existing = options.kubeconfig is not None
     node_image = KIND_NODE_IMAGES[options.kind_version]
     return RunPlan(
@@ -94,7 +99,7 @@ def build_plan(options: RunOptions, values_dir: Path, manifests_dir: Path, scena
         values=helm_values(values_dir, options.cluster_name, options.envoy_mode, options.envoy_image,
                            options.preload),
         cilium_images=cilium_images(options),
-        scenarios=[scenario_plan(s, manifests_dir) for s in scenarios],
+        scenarios=[scenario_plan(s, manifests_dir, tuple((notes or {}).get(s, ()))) for s in scenarios],
     )
 
 
@@ -120,6 +125,9 @@ def render_plan(plan: RunPlan) -> str:
     for s in plan.scenarios:
         lines.append(f"  {s.name}: namespaces {', '.join(s.namespaces) or '-'}; stages {', '.join(s.stages) or '-'}; "
                      f"images {', '.join(s.images) or '-'}")
+        if s.variables:
+            lines.append(f"    filled at run time: {', '.join(s.variables)}")
+        lines += [f"    {note}" for note in s.notes]
     if not plan.scenarios:
         lines.append("  (none selected)")
     return "\n".join(lines)

@@ -72,7 +72,9 @@ class ScenarioRun:
         self.applied.clear()
 
 
-def start(kube: Kube, name: str, manifests_dir: Path, progress: Callable[[str], None]) -> ScenarioRun:
-    run = ScenarioRun(kube, load_scenario(name, manifests_dir), progress)
+def start(kube: Kube, name: str, manifests_dir: Path, progress: Callable[[str], None],
+          variables: dict[str, str] | None = None) -> ScenarioRun:
+    """`variables` fill the manifests' `${NAME}` placeholders (e.g. an address known only at run time)."""
+    run = ScenarioRun(kube, load_scenario(name, manifests_dir, variables), progress)
     run.up()
     return run

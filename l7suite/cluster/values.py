@@ -38,6 +38,12 @@ def _set(tree: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
     tree[path[-1]] = value
 
 
+def without_digest(image: str) -> str:
+    """`repo:tag@sha256:...` -> `repo:tag`, the reference a preloaded image is known by in the nodes
+    (kind cannot load digest references: kubernetes-sigs/kind#4028)."""
+    return image.split("@", 1)[0]
+
+
 def value_files(values_dir: Path, envoy_mode: str) -> list[Path]:
     if envoy_mode not in ENVOY_MODES:
         raise ValueError(f"--envoy-mode {envoy_mode!r}: choose one of {', '.join(ENVOY_MODES)}")
@@ -58,7 +64,7 @@ def helm_values(values_dir: Path, cluster_name: str, envoy_mode: str, envoy_imag
     values["k8sServiceHost"] = f"{cluster_name}-control-plane"
     values.setdefault("k8sServicePort", 6443)
     if envoy_image:
-        _set(values, ("envoy", "image", "override"), envoy_image)
+        _set(values, ("envoy", "image", "override"), without_digest(envoy_image) if preload else envoy_image)
     if preload:
         for image_block in IMAGE_PATHS:
             _set(values, (*image_block, "useDigest"), False)

@@ -7,9 +7,10 @@ pkg/apis/config/defaults/image.go at the release tag; read from tags v0.29.0..v0
 
 from __future__ import annotations
 
-# cilium/cilium 1.19 is the newest minor whose cilium-envoy pin is a cilium/proxy build
-# (upstream-facts.md: 1.19.3 ships cilium-envoy v1.36.6).
-DEFAULT_CILIUM_VERSION = "1.19.3"
+from l7suite.versions import cilium_releases
+
+# The newest Cilium release listed in matrix.yaml, the one versions file the nightly matrix reads too.
+DEFAULT_CILIUM_VERSION = cilium_releases()[0].version
 CILIUM_CHART_REPO = "https://helm.cilium.io"
 
 KIND_NODE_IMAGES: dict[str, str] = {

@@ -1,0 +1,42 @@
+"""N requests in ONE exec that keep only the answering pod's `hostname` (the lab's exam counts
+`jq -r .hostname` of 100 answers, seed 004). The Star Wars backends answer GET /v1/ with JSON carrying
+"hostname"; grep/sed pick it whether the JSON is on one line or pretty-printed. Records have the
+probes' batch format, so `parse_batch` reads them (body = hostname).
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections import Counter
+
+from l7suite.probes import Exec
+from l7suite.probes.batch import RECORD, BatchResult, parse_batch
+from l7suite.probes.curl import CurlRequest
+
+PICK_HOSTNAME = "grep -o '\"hostname\" *: *\"[^\"]*\"' | head -n 1 | sed 's/.*\"\\([^\"]*\\)\"$/\\1/'"
+
+
+def hostname_batch_script(request: CurlRequest, count: int) -> str:
+    if count < 1:
+        raise ValueError("count must be at least 1")
+    curl = " ".join(shlex.quote(a) for a in request.options())
+    url = shlex.quote(request.url)
+    return (
+        f"i=0; while [ $i -lt {count} ]; do i=$((i+1)); "
+        f"out=$({curl} -w '\\n%{{http_code}}' {url} 2>/dev/null); rc=$?; "
+        f"code=$(printf '%s' \"$out\" | tail -n 1); host=$(printf '%s' \"$out\" | {PICK_HOSTNAME}); "
+        f"printf '%s %s %s %s\\n' '{RECORD}' \"$rc\" \"$code\" \"$host\"; done"
+    )
+
+
+def hostname_batch(run: Exec, namespace: str, pod: str, request: CurlRequest, count: int) -> BatchResult:
+    timeout = count * (request.max_time + 1) + 30
+    result = parse_batch(run(namespace, pod, ["sh", "-c", hostname_batch_script(request, count)], timeout))
+    if len(result.records) != count:
+        raise AssertionError(f"batch of {count} printed {len(result.records)} records")
+    return result
+
+
+def groups(result: BatchResult) -> dict[str, int]:
+    """Answers per Deployment: the hostname's part before the first `-` (the lab's `cut -d'-' -f1`)."""
+    return dict(Counter(r.body.split("-")[0] for r in result.records if r.status == 200 and r.body))

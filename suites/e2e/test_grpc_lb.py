@@ -1,0 +1,131 @@
+"""gRPC L7 load balancing by Service annotation (the lab's currencyservice steps, seed 004).
+
+Before: plain answers, no `server: envoy`, no to-proxy flows. After `service.cilium.io/lb-l7=enabled`:
+the operator's CEC `cilium-envoy-lb-currencyservice` appears and contains the envoy tier's reference
+(manifests/grpc-lb/, compared field by field, every difference named), replies come from Envoy, to-proxy
+flows appear and every replica serves. After `lb-l7-algorithm=least_request`: lbPolicy LEAST_REQUEST.
+Steps run in order on one scenario (module scope).
+"""
+
+from __future__ import annotations
+
+import pytest
+from tenacity import Retrying, retry_if_result, stop_after_delay, wait_fixed
+
+from l7suite.hubble.expect import FlowExpectation, match, wait_for_flows
+from l7suite.manifests import load_scenario
+from l7suite.scenarios.cec_compare import compare_specs, render
+from l7suite.scenarios.envoy_admin import admin_near, qualified_listener
+from l7suite.scenarios.grpc import grpc_calls, host_requests
+from l7suite.scenarios.nodes import ready_pods
+
+SCENARIO = "grpc-lb-annotations"
+NS = "grpc"
+pytestmark = pytest.mark.e2e
+PLAN_NOTES = (
+    "grpcurl (fullstorydev/grpcurl:v1.9.3-alpine, proto from a ConfigMap) calls GetSupportedCurrencies in one exec",
+    "before lb-l7: answers without `server: envoy`, no to-proxy flows; after: CEC cilium-envoy-lb-currencyservice "
+    "contains manifests/grpc-lb/cec.yaml (lbPolicy aside), `server: envoy`, to-proxy flows, every replica serves "
+    "(rq_total per host in cilium-envoy /clusters on the client's node)",
+    "after lb-l7-algorithm=least_request: the generated Cluster has lbPolicy LEAST_REQUEST and matches the reference",
+)
+
+CLIENT = "grpc-client"
+TARGET = f"currencyservice.{NS}.svc.cluster.local:7000"
+GENERATED = "cilium-envoy-lb-currencyservice"
+CLUSTER = f"{NS}/currencyservice"
+CALLS = 30
+CEC_TIMEOUT = 120.0
+FLOW_TIMEOUT = 60.0
+# The Cluster of the reference says LEAST_REQUEST; after only lb-l7=enabled the operator leaves the
+# default (ROUND_ROBIN, not printed): that one field is compared in the last step.
+LB_POLICY = f"spec.resources[Cluster {CLUSTER}].lbPolicy"
+
+
+@pytest.fixture(scope="module")
+def reference(manifests_dir) -> dict:
+    cec = load_scenario("grpc-lb", manifests_dir).get("CiliumEnvoyConfig", NS, GENERATED)
+    assert cec is not None, f"manifests/grpc-lb/ has no CiliumEnvoyConfig {NS}/{GENERATED}"
+    return cec.data
+
+
+def generated_cec(kube, want_lb_policy: str | None = None) -> dict:
+    """The operator's CEC, waited for (and for the given lbPolicy, when the annotation just changed)."""
+    def fetch():
+        return kube.get("CiliumEnvoyConfig", NS, GENERATED)
+
+    def not_yet(obj) -> bool:
+        if obj is None:
+            return True
+        clusters = [r for r in obj["spec"].get("resources", []) if r.get("name") == CLUSTER]
+        return want_lb_policy is not None and (not clusters or clusters[0].get("lbPolicy") != want_lb_policy)
+
+    obj = Retrying(stop=stop_after_delay(CEC_TIMEOUT), wait=wait_fixed(2), retry=retry_if_result(not_yet),
+                   retry_error_callback=lambda state: state.outcome.result())(fetch)
+    assert obj is not None, f"CEC {NS}/{GENERATED} did not appear within {CEC_TIMEOUT:.0f}s"
+    return obj
+
+
+def test_before_annotation_plain_grpc(scenario, hubble_flows, evidence):
+    hubble_flows.restart()
+    answers = grpc_calls(scenario.kube.exec, NS, CLIENT, TARGET, 3)
+    evidence.text("grpcurl -v before lb-l7", answers[0].text)
+    assert [a.exit_code for a in answers] == [0, 0, 0]
+    assert all("USD" in a.contents[0]["currencyCodes"] for a in answers), answers[0].text
+    assert not any(a.via_envoy for a in answers), "a reply carried `server: envoy` before the annotation"
+    assert scenario.kube.get("CiliumEnvoyConfig", NS, GENERATED) is None
+    proxied = FlowExpectation("to-proxy", source_pod=f"{NS}/{CLIENT}", observation_point="TO_PROXY")
+    # the client's flows are there (the TO_ENDPOINT ones), and none of them went to the proxy
+    wait_for_flows(hubble_flows.fetch, [FlowExpectation("direct", source_pod=f"{NS}/{CLIENT}",
+                                                        observation_point="TO_ENDPOINT")], FLOW_TIMEOUT)
+    report = match([proxied], hubble_flows.fetch())
+    assert not report.found, "to-proxy flow before the annotation:\n" + report.render()
+
+
+def test_lb_l7_generates_the_reference_cec(scenario, reference, evidence):
+    scenario.apply_stage("lb-l7")
+    cec = generated_cec(scenario.kube)
+    evidence.json("generated CEC (lb-l7=enabled)", cec.get("spec"))
+    differences = compare_specs(reference, cec, ignore=[LB_POLICY])
+    assert not differences, render(differences)
+
+
+def test_lb_l7_replies_come_from_envoy(scenario, hubble_flows):
+    hubble_flows.restart()
+    answers = Retrying(stop=stop_after_delay(FLOW_TIMEOUT), wait=wait_fixed(2),  # the agent applies the CEC
+                       retry=retry_if_result(lambda a: not a[0].via_envoy),
+                       retry_error_callback=lambda state: state.outcome.result())(
+        lambda: grpc_calls(scenario.kube.exec, NS, CLIENT, TARGET, 1))
+    assert answers[0].via_envoy, "no `server: envoy` after lb-l7=enabled:\n" + answers[0].text
+    answers = grpc_calls(scenario.kube.exec, NS, CLIENT, TARGET, CALLS)
+    assert [a.exit_code for a in answers] == [0] * CALLS
+    assert all(a.via_envoy for a in answers)
+    wait_for_flows(hubble_flows.fetch, [FlowExpectation("to-proxy", source_pod=f"{NS}/{CLIENT}",
+                                                        observation_point="TO_PROXY", verdict="FORWARDED")],
+                   FLOW_TIMEOUT)
+
+
+def test_lb_l7_calls_reach_every_replica(scenario, e2e_plan, evidence):
+    # Envoy's per-host rq_total counts the calls of the previous step (and any before it via Envoy)
+    if e2e_plan.options.envoy_mode != "daemonset":
+        pytest.skip("per-replica counts come from cilium-envoy's admin API (--envoy-mode daemonset)")
+    with admin_near(scenario.kube, NS, CLIENT) as admin:
+        listeners = admin.listeners()
+        per_host = host_requests(admin.get_json("/clusters"), CLUSTER)
+    pods = {f"{p['status']['podIP']}:7000": p["metadata"]["name"]
+            for p in ready_pods(scenario.kube, NS, "app=currencyservice")}
+    per_replica = {pods.get(host, host): n for host, n in per_host.items()}
+    evidence.replica_distribution("calls per currencyservice replica", {"round_robin": per_replica})
+    # Cilium names the generated listener after the Service (seed 004: grpc/currencyservice::127.0.0.1:14107)
+    assert CLUSTER in listeners or qualified_listener(NS, GENERATED, CLUSTER) in listeners, sorted(listeners)
+    assert len(pods) == 3 and set(pods.values()) <= {k for k, v in per_replica.items() if v > 0}, per_replica
+
+
+def test_least_request_annotation_sets_lb_policy(scenario, reference, evidence):
+    scenario.apply_stage("least-request")
+    cec = generated_cec(scenario.kube, want_lb_policy="LEAST_REQUEST")
+    evidence.json("generated CEC (least_request)", cec.get("spec"))
+    differences = compare_specs(reference, cec)
+    assert not differences, render(differences)
+    answers = grpc_calls(scenario.kube.exec, NS, CLIENT, TARGET, 3)
+    assert [(a.exit_code, a.via_envoy) for a in answers] == [(0, True)] * 3

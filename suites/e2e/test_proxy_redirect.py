@@ -1,0 +1,127 @@
+"""Forcing an L7 proxy redirection (the lab's proxy-envoy CEC and proxy-policy CNP, seed 004): egress to
+allowed names goes through the proxy-listener, whose tcp_proxy tunnels it with HTTP CONNECT through an
+external web proxy (3proxy) to the address the client dialed; other names are dropped.
+
+kind has no internet, so the "external" world is containers on kind's Docker network: 3proxy and two
+json-mock HTTP servers, reached by names cluster DNS resolves (headless Services with an EndpointSlice
+at the container's address). The stage `external-names` is proxy-policy with those names in place of
+*.github.com. Containers are named after the cluster and removed at the end, pass or fail.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from tenacity import Retrying, retry_if_result, stop_after_delay, wait_fixed
+
+from l7suite.cluster import tools
+from l7suite.hubble.expect import FlowExpectation, wait_for_flows
+from l7suite.probes.curl import CURL_TIMED_OUT, CurlRequest, curl
+from l7suite.scenarios.docker_side import (
+    PROXY_IMAGE,
+    TARGET_IMAGE,
+    TARGET_PORT,
+    DockerSideError,
+    ExternalContainers,
+    connected_to,
+    external_name_objects,
+)
+from l7suite.scenarios.envoy_admin import dump_names_regex, dumped_names, listeners_and_dump, qualified_listener
+from l7suite.scenarios.nodes import nodes
+
+SCENARIO = "proxy-redirect"
+NS = "proxy"
+pytestmark = pytest.mark.e2e
+PLAN_NOTES = (
+    f"docker run on the kind network: {PROXY_IMAGE} (PROXY_ADDRESS), {TARGET_IMAGE} x2 (allowed-web, denied-web); "
+    "removed at the end",
+    "allowed-web: 200 through the proxy (3proxy logs CONNECT <address>:80), to-proxy flow; denied-web: curl exit 28, "
+    "EGRESS DROPPED POLICY_DENIED flow",
+    "cilium-envoy admin on the client's node: proxy/proxy-envoy/proxy-listener listed, /config_dump kept",
+)
+
+CLIENT = "proxy-client"
+ALLOWED, DENIED = "allowed-web", "denied-web"
+LOG_TIMEOUT = 30.0
+FLOW_TIMEOUT = 60.0
+
+
+def url(name: str) -> str:
+    return f"http://{name}.{NS}.svc.cluster.local:{TARGET_PORT}/"
+
+
+@pytest.fixture(scope="module")
+def external(cluster, e2e_plan):
+    """The proxy and the two targets on the nodes' Docker network; removed when the module ends."""
+    try:
+        containers = ExternalContainers(tools.run, e2e_plan.options.cluster_name, nodes(cluster)[0])
+        containers.__enter__()
+    except (DockerSideError, tools.CommandFailed) as exc:
+        if e2e_plan.options.kubeconfig is not None:
+            pytest.skip(f"proxy-redirect needs the cluster's nodes as Docker containers (kind): {exc}")
+        raise
+    try:
+        addresses = {"proxy": containers.start("proxy", PROXY_IMAGE),
+                     ALLOWED: containers.start(ALLOWED, TARGET_IMAGE, {"PORT": str(TARGET_PORT)}),
+                     DENIED: containers.start(DENIED, TARGET_IMAGE, {"PORT": str(TARGET_PORT)})}
+        yield containers, addresses
+    finally:
+        containers.remove()
+
+
+@pytest.fixture(scope="module")
+def scenario_variables(external) -> dict[str, str]:
+    return {"PROXY_ADDRESS": external[1]["proxy"]}
+
+
+@pytest.fixture(scope="module")
+def names(scenario, external, tmp_path_factory) -> dict[str, str]:
+    addresses = external[1]
+    objects = [o for n in (ALLOWED, DENIED) for o in external_name_objects(NS, n, addresses[n], TARGET_PORT)]
+    path = Path(tmp_path_factory.mktemp("proxy-redirect")) / "external-names.yaml"
+    path.write_text(yaml.safe_dump_all(objects, sort_keys=False))
+    scenario.kube.apply(path)
+    scenario.apply_stage("external-names")
+    return addresses
+
+
+def proxy_log_connects(external, address: str) -> list:
+    containers, _ = external
+    return Retrying(stop=stop_after_delay(LOG_TIMEOUT), wait=wait_fixed(1), retry=retry_if_result(lambda r: not r),
+                    retry_error_callback=lambda state: state.outcome.result())(
+        lambda: connected_to(containers.logs("proxy"), address, TARGET_PORT))
+
+
+def test_allowed_name_goes_through_the_proxy(scenario, names, external, hubble_flows, evidence):
+    hubble_flows.restart()
+    answer = curl(scenario.kube.exec, NS, CLIENT, CurlRequest(url(ALLOWED), max_time=5))
+    evidence.text("3proxy log", external[0].logs("proxy"))
+    assert (answer.exit_code, answer.status) == (0, 200), answer
+    assert proxy_log_connects(external, names[ALLOWED]), f"3proxy logged no CONNECT {names[ALLOWED]}:{TARGET_PORT}"
+    wait_for_flows(lambda: [f for f in hubble_flows.fetch() if f.IP.destination == names[ALLOWED]], [
+        FlowExpectation("redirected to proxy-listener", source_pod=f"{NS}/{CLIENT}", verdict="FORWARDED",
+                        observation_point="TO_PROXY", traffic_direction="EGRESS"),
+    ], FLOW_TIMEOUT)
+
+
+def test_other_names_are_dropped(scenario, names, external, hubble_flows):
+    hubble_flows.restart()
+    answer = curl(scenario.kube.exec, NS, CLIENT, CurlRequest(url(DENIED), max_time=2))
+    assert (answer.exit_code, answer.status) == (CURL_TIMED_OUT, None), answer
+    wait_for_flows(lambda: [f for f in hubble_flows.fetch() if f.IP.destination == names[DENIED]], [
+        FlowExpectation("denied by proxy-policy", source_pod=f"{NS}/{CLIENT}", verdict="DROPPED",
+                        drop_reason="POLICY_DENIED", traffic_direction="EGRESS"),
+    ], FLOW_TIMEOUT)
+    assert not connected_to(external[0].logs("proxy"), names[DENIED], TARGET_PORT)
+
+
+def test_envoy_admin_lists_the_listener(scenario, names, e2e_plan, evidence):
+    if e2e_plan.options.envoy_mode != "daemonset":
+        pytest.skip("Envoy admin is reached through the cilium-envoy DaemonSet's pods (--envoy-mode daemonset)")
+    listener = qualified_listener(NS, "proxy-envoy", "proxy-listener")
+    listeners, dump = listeners_and_dump(scenario.kube, NS, CLIENT, [f"{NS}/proxy-envoy/"])
+    evidence.json("cilium-envoy /config_dump (proxy-envoy)", dump)
+    assert listener in listeners, f"{listener} not among {sorted(listeners)}"
+    assert listener in dumped_names(dump), dump_names_regex([f"{NS}/proxy-envoy/"])

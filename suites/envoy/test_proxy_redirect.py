@@ -1,0 +1,67 @@
+"""Proxy redirect, the lab's CEC proxy-envoy and CNP proxy-policy: the client pod's connection to an
+external address is redirected transparently into Envoy's proxy-listener (nftables in a network namespace
+of the suite's own, l7suite/proxy_redirect.py), and Envoy tunnels it with HTTP CONNECT through a real web
+proxy (proxy.py, the lab's 3proxy). The proxy must receive `CONNECT <the address the client dialed>`, not
+the listener's own address, and the client must get the destination's answer.
+"""
+
+import pytest
+
+from l7suite.envoy_tier import ScenarioConfigError
+from l7suite.manifests import ManifestError, load_scenario
+from l7suite.netns import NetnsUnavailable
+from l7suite.proxy_redirect import PROXY_ADDRESS, WORLD, ProxyRedirectRun
+
+SCENARIO = "proxy-redirect"
+ALLOWED = "api.github.com"  # matches the policy's toFQDNs *.github.com
+DENIED = "google.com"  # the lab's check that anything else is refused
+LISTENER = "proxy/proxy-envoy/proxy-listener"  # as the lab's Envoy admin lists it
+
+
+@pytest.fixture(scope="module")
+def redirect_run(manifests_dir, envoy_binary, tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("proxy-redirect")
+    try:
+        scenario = load_scenario(SCENARIO, manifests_dir, {"PROXY_ADDRESS": PROXY_ADDRESS})
+        run = ProxyRedirectRun(scenario, envoy_binary, workdir).__enter__()
+    except NetnsUnavailable as exc:
+        message = f"scenario {SCENARIO!r} needs a network namespace with nftables redirects: {exc}"
+    except (ManifestError, ScenarioConfigError) as exc:
+        message = f"scenario {SCENARIO!r}: {exc}"
+    else:
+        try:
+            yield run
+        finally:
+            run.stop()
+        return
+    pytest.fail(message, pytrace=False)
+
+
+def test_listener_is_named_like_cilium_names_it(redirect_run):
+    assert LISTENER in redirect_run.envoy.admin.listeners()
+
+
+def test_proxy_receives_connect_to_the_dialed_address_and_client_gets_the_answer(redirect_run, evidence):
+    before = len(redirect_run.proxy.connects())
+    fetch = redirect_run.get(ALLOWED)
+    connects = redirect_run.proxy.wait_connects(before + 1)
+    listener_address = redirect_run.envoy.admin.listeners().get(LISTENER)
+    tunnels = redirect_run.envoy.admin.stat("tcp.tcp_stats.downstream_cx_total")
+    evidence.json("client fetch through the proxy", {"fetch": fetch.__dict__, "proxy CONNECTs": connects,
+                                                     "listener": listener_address, "nftables": redirect_run.ruleset})
+    evidence.text("CONNECT proxy log", redirect_run.proxy.log_tail(100))
+    assert tunnels >= 1, "the connection did not go through Envoy's tcp_proxy (tcp.tcp_stats.downstream_cx_total 0)"
+    new = connects[before:]
+    assert new == [fetch.dialed], (f"the proxy should have received CONNECT {fetch.dialed} (the address the client "
+                                   f"dialed); it received {new or 'nothing'} (listener at {listener_address})")
+    assert fetch.ok, f"curl http://{ALLOWED}/status from the pod failed: {fetch.error}"
+    assert fetch.answer["destination"] == ALLOWED
+
+
+def test_destination_the_policy_does_not_allow_is_not_proxied(redirect_run, evidence):
+    before = redirect_run.proxy.connects()
+    fetch = redirect_run.get(DENIED, timeout=1.0)  # the lab: curl --max-time 1 https://google.com -> exit 28
+    evidence.json("denied destination", fetch.__dict__)
+    assert not fetch.ok, f"{DENIED} is outside the policy's toFQDNs but answered: {fetch.answer}"
+    assert redirect_run.targets[DENIED].requests == 0
+    assert f"{WORLD[DENIED]}:80" not in redirect_run.proxy.connects()[len(before):]

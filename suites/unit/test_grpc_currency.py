@@ -1,0 +1,41 @@
+"""The currencyservice stand-in and its generated gRPC code (no Envoy)."""
+
+from l7suite import REPO_ROOT
+from l7suite.grpc_lb import hipstershop_pb2
+from l7suite.grpc_lb.codegen import generate
+from l7suite.grpc_lb.currency import CURRENCIES, METHOD, CurrencyBackend, call_once, run_calls
+from l7suite.standins import STANDINS, image_repository
+
+
+def test_committed_pb2_files_match_a_fresh_generation(tmp_path):
+    for fresh in generate(tmp_path):
+        committed = REPO_ROOT / fresh.relative_to(tmp_path)
+        stale = f"{committed} is stale: run python -m l7suite.grpc_lb.codegen"
+        assert committed.read_text() == fresh.read_text(), stale
+
+
+def test_proto_keeps_the_upstream_names():
+    service = hipstershop_pb2.DESCRIPTOR.services_by_name["CurrencyService"]
+    assert service.full_name == "hipstershop.CurrencyService"
+    method = service.methods_by_name["GetSupportedCurrencies"]
+    assert f"/{service.full_name}/{method.name}" == METHOD
+    assert method.input_type.full_name == "hipstershop.Empty"
+    assert method.output_type.fields_by_name["currency_codes"].is_repeated
+
+
+def test_lab_image_is_played_by_the_currency_standin():
+    image = "gcr.io/google-samples/microservices-demo/currencyservice:v0.10.0"
+    assert STANDINS[image_repository(image)] is CurrencyBackend
+
+
+def test_standin_answers_the_labs_currency_list_and_names_itself():
+    backend = CurrencyBackend("currencyservice-abc").start()
+    try:
+        answer = call_once(backend.address)
+        assert (answer.code, answer.pod, answer.currencies) == ("OK", "currencyservice-abc", CURRENCIES)
+        assert len(CURRENCIES) == 33 and CURRENCIES[:3] == ("EUR", "USD", "JPY") and CURRENCIES[-1] == "ZAR"
+        result = run_calls(backend.address, 10, concurrency=2)
+        assert dict(result.codes) == {"OK": 10} and dict(result.pods) == {"currencyservice-abc": 10}
+        assert backend.requests == 11
+    finally:
+        backend.stop()
