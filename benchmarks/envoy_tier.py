@@ -1,9 +1,10 @@
 """Benchmark of the envoy tier (a script, not a timed test).
 
-Runs the whole envoy tier (`pytest suites/envoy`) once per supported Envoy version, each in its own
-pytest process, and prints the wall time per version, the total, and the load client's requests per
-second as the tier's tests report them (terminal summary section "load client requests/s"). With
-`--repeat N` it does that N times and prints how many runs had any failure.
+Runs the whole envoy tier as `tox -e envoy` does (`pytest suites/envoy --envoy-version all`, one
+process) and prints its wall time, the time spent per Envoy version (setup + call + teardown of each
+test, from pytest's JUnit XML; the suite's own checks, which run once, on a line of their own), and
+the load client's requests per second as the tier's tests report them (terminal summary sections
+"... req/s"). With `--repeat N` it does that N times and prints how many runs had any failure.
 
     python benchmarks/envoy_tier.py                 # every version of matrix.yaml, once
     python benchmarks/envoy_tier.py --repeat 20     # the issue's target: 20 runs, none failing
@@ -21,7 +22,10 @@ import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+import xml.etree.ElementTree as ET
+from collections import defaultdict
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -29,28 +33,38 @@ sys.path.insert(0, str(REPO))
 
 from l7suite.versions import envoy_versions  # noqa: E402
 
-RPS_LINE = re.compile(r"^(\S+): (.+?) (\d+) req/s")
+RPS_LINE = re.compile(r"^(\S+): .*\b\d+ (?:req|calls)/s")
 SUMMARY = re.compile(r"^=*\s*(\d+ (?:passed|failed|errors?)\b.*?) in [\d.]+s")
+VERSION_ID = re.compile(r"envoy-(\d+\.\d+\.\d+)")
+SUITE_ROW = "suite's own checks"
 
 
-def run_version(version: str, extra: list[str]) -> tuple[float, bool, list[tuple[str, float]], str]:
-    cmd = [sys.executable, "-m", "pytest", "suites/envoy", "-q", "-p", "no:pytest_kind", "-p", "no:cacheprovider",
-           "--envoy-version", version, *extra]
-    started = time.monotonic()
-    done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=1800)
-    wall = time.monotonic() - started
+def run_tier(versions: str, extra: list[str]) -> tuple[float, bool, dict[str, float], list[str], str]:
+    with tempfile.TemporaryDirectory() as tmp:
+        junit = Path(tmp) / "junit.xml"
+        cmd = [sys.executable, "-m", "pytest", "suites/envoy", "-q", "-p", "no:pytest_kind", "-p",
+               "no:cacheprovider", "--envoy-version", versions, f"--junitxml={junit}",
+               "-o", "junit_duration_report=total", *extra]
+        started = time.monotonic()
+        done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=1800)
+        wall = time.monotonic() - started
+        per_version: dict[str, float] = defaultdict(float)
+        if junit.exists():
+            for case in ET.parse(junit).iter("testcase"):
+                match = VERSION_ID.search(case.get("name", ""))
+                per_version[match.group(1) if match else SUITE_ROW] += float(case.get("time", 0))
     rps, section = [], False
     for line in done.stdout.splitlines():
         if line.startswith("="):
-            section = "load client requests/s" in line
+            section = "/s" in line or "requests" in line or "calls" in line
             continue
-        if section and (m := RPS_LINE.match(line)):
-            rps.append((m.group(2), float(m.group(3))))
+        if section and RPS_LINE.match(line):
+            rps.append(line.strip())
     summary = next((m.group(1) for m in map(SUMMARY.search, reversed(done.stdout.splitlines())) if m), "no summary")
     if done.returncode != 0:
         tail = "\n".join(done.stdout.splitlines()[-25:])
-        print(f"    pytest exited {done.returncode} for {version}:\n{tail}", file=sys.stderr)
-    return wall, done.returncode != 0, rps, summary
+        print(f"    pytest exited {done.returncode}:\n{tail}", file=sys.stderr)
+    return wall, done.returncode != 0, dict(per_version), rps, summary
 
 
 def main() -> int:
@@ -67,17 +81,16 @@ def main() -> int:
     failed_runs = 0
     totals = []
     for run in range(1, args.repeat + 1):
-        print(f"run {run}/{args.repeat}")
-        total, any_failed = 0.0, False
-        for version in versions:
-            wall, failed, rps, summary = run_version(version, args.pytest_args)
-            total += wall
-            any_failed |= failed
-            figures = ", ".join(f"{what} {value:.0f} req/s" for what, value in rps) or "no load figures"
-            print(f"  Envoy {version}: {wall:6.1f} s  {'FAILED' if failed else 'ok    '}  {summary}; {figures}")
-        totals.append(total)
-        failed_runs += any_failed
-        print(f"  total: {total:.1f} s for {len(versions)} version(s){'  (with failures)' if any_failed else ''}")
+        print(f"run {run}/{args.repeat}", flush=True)
+        wall, failed, per_version, rps, summary = run_tier(",".join(versions), args.pytest_args)
+        for version in [*versions, SUITE_ROW]:
+            print(f"  {'Envoy ' + version if version != SUITE_ROW else version}: {per_version.get(version, 0):6.1f} s")
+        if run == 1:
+            print("  load client:" + "".join(f"\n    {line}" for line in rps) if rps else "  no load figures")
+        print(f"  total wall time: {wall:.1f} s for {len(versions)} version(s); {summary}"
+              f"{'  (FAILED)' if failed else ''}", flush=True)
+        totals.append(wall)
+        failed_runs += failed
     if args.repeat > 1:
         print(f"{args.repeat} runs: total wall time median {statistics.median(totals):.1f} s, "
               f"min {min(totals):.1f} s, max {max(totals):.1f} s; runs with any failure: {failed_runs}")

@@ -24,7 +24,7 @@ BROKEN = [
 
 
 @pytest.mark.parametrize("scenario, module, edits, expected", BROKEN)
-def test_broken_manifests_fail_readably(scenario, module, edits, expected, envoy_version, tmp_path):
+def test_broken_manifests_fail_readably(scenario, module, edits, expected, suite_envoy_version, tmp_path):
     shutil.copytree(MANIFESTS_DIR / scenario, tmp_path / scenario)
     for file, replacements in edits.items():
         path = tmp_path / scenario / file
@@ -33,7 +33,7 @@ def test_broken_manifests_fail_readably(scenario, module, edits, expected, envoy
             assert old in text, f"{old!r} not in {path}: update this test with the manifest"
             text = text.replace(old, new)
         path.write_text(text)
-    result = run_pytest(module, "-q", "-p", "no:pytest_kind", "--envoy-version", envoy_version,
+    result = run_pytest(module, "-q", "-p", "no:pytest_kind", "--envoy-version", suite_envoy_version,
                         "--manifests-dir", str(tmp_path))
     output = result.stdout + result.stderr
     assert result.returncode == 1, output

@@ -31,9 +31,22 @@ def gone(pid: int) -> bool:
     return not alive(pid)
 
 
+def socket_inodes(pids: list[int]) -> set[int]:
+    """Inodes of the sockets these processes hold (their /proc/<pid>/fd links read `socket:[inode]`)."""
+    inodes = set()
+    for pid in pids:
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            with contextlib.suppress(OSError):  # an fd closed while we looked
+                target = os.readlink(fd)
+                if target.startswith("socket:["):
+                    inodes.add(int(target[8:-1]))
+    return inodes
+
+
 def listening_sockets() -> dict[int, int]:
-    """Kernel's listening TCP sockets: inode -> port. An inode names one socket, so a port that another
-    process binds later (ephemeral ports are reused quickly on a busy machine) is not mistaken for ours."""
+    """Kernel's listening TCP sockets: inode -> port. The run's own sockets are picked by inode, as held by
+    its processes: another process may listen on the same port number on another address ([::1]), or take
+    the port later (ephemeral ports are reused quickly on a busy machine)."""
     found = {}
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         for line in Path(table).read_text().splitlines()[1:]:
@@ -53,16 +66,17 @@ def wait_for(predicate, timeout: float) -> bool:
 
 
 @pytest.mark.parametrize("ending", list(EXIT))
-def test_nothing_is_left_behind(ending, envoy_version, envoy_binary, tmp_path):
+def test_nothing_is_left_behind(ending, suite_envoy_version, tmp_path):
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(36, 1)  # PR_SET_CHILD_SUBREAPER
     out = tmp_path / "probe.json"
     mode = "hang" if ending in ("interrupt", "kill") else ending
-    child = start_pytest(PROBE, "-q", "-p", "no:pytest_kind", "--envoy-version", envoy_version,
+    child = start_pytest(PROBE, "-q", "-p", "no:pytest_kind", "--envoy-version", suite_envoy_version,
                          env={"L7SUITE_PROBE_OUT": str(out), "L7SUITE_PROBE_MODE": mode}, log=tmp_path / "log")
     try:
         assert wait_for(out.exists, 60), "the probe never started its scenario:\n" + (tmp_path / "log").read_text()
         held = json.loads(out.read_text())
-        ours = {inode: port for inode, port in listening_sockets().items() if port in held["ports"]}
+        held_inodes = socket_inodes([child.pid, held["envoy_pid"]])
+        ours = {inode: port for inode, port in listening_sockets().items() if inode in held_inodes}
         assert alive(held["envoy_pid"]) and set(ours.values()) == set(held["ports"]), (held, ours)
         out.with_suffix(".go").touch()
         if ending == "interrupt":
