@@ -1,8 +1,9 @@
 """Benchmark of the envoy tier (a script, not a timed test).
 
-Runs the whole envoy tier as `tox -e envoy` does (`pytest suites/envoy --envoy-version all`, one
-process) and prints its wall time, the time spent per Envoy version (setup + call + teardown of each
-test, from pytest's JUnit XML; the suite's own checks, which run once, on a line of their own), and
+Runs the whole envoy tier as `tox -e envoy` does (`pytest suites/envoy --envoy-version all -n 2
+--dist loadscope`: each module, all its Envoy versions, on one worker) and prints its wall time, the
+time spent per Envoy version (setup + call + teardown of each test, from pytest's JUnit XML; the suite's own
+checks, which run once, on a line of their own), and
 the load client's requests per second as the tier's tests report them (terminal summary sections
 "... req/s"). With `--repeat N` it does that N times and prints how many runs had any failure.
 
@@ -17,6 +18,7 @@ Targets on the 2-core reference machine (issue 3): whole tier for all versions i
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import signal
 import statistics
@@ -39,12 +41,12 @@ VERSION_ID = re.compile(r"envoy-(\d+\.\d+\.\d+)")
 SUITE_ROW = "suite's own checks"
 
 
-def run_tier(versions: str, extra: list[str]) -> tuple[float, bool, dict[str, float], list[str], str]:
+def run_tier(versions: str, workers: str, extra: list[str]) -> tuple[float, bool, dict[str, float], list[str], str]:
     with tempfile.TemporaryDirectory() as tmp:
         junit = Path(tmp) / "junit.xml"
         cmd = [sys.executable, "-m", "pytest", "suites/envoy", "-q", "-p", "no:pytest_kind", "-p",
-               "no:cacheprovider", "--envoy-version", versions, f"--junitxml={junit}",
-               "-o", "junit_duration_report=total", *extra]
+               "no:cacheprovider", "--envoy-version", versions, "-n", workers, "--dist", "loadscope",
+               f"--junitxml={junit}", "-o", "junit_duration_report=total", *extra]
         started = time.monotonic()
         done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=1800)
         wall = time.monotonic() - started
@@ -70,6 +72,8 @@ def run_tier(versions: str, extra: list[str]) -> tuple[float, bool, dict[str, fl
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--versions", default="all", help="as --envoy-version: all (default), 1.38, 1.36,1.40, ...")
+    parser.add_argument("--workers", default=os.environ.get("L7SUITE_ENVOY_WORKERS", "2"),
+                        help="pytest-xdist workers, as tox -e envoy (default 2; 0 runs in one process)")
     parser.add_argument("--repeat", type=int, default=1, help="run the whole benchmark N times")
     parser.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
     args = parser.parse_args()
@@ -82,7 +86,7 @@ def main() -> int:
     totals = []
     for run in range(1, args.repeat + 1):
         print(f"run {run}/{args.repeat}", flush=True)
-        wall, failed, per_version, rps, summary = run_tier(",".join(versions), args.pytest_args)
+        wall, failed, per_version, rps, summary = run_tier(",".join(versions), args.workers, args.pytest_args)
         for version in [*versions, SUITE_ROW]:
             print(f"  {'Envoy ' + version if version != SUITE_ROW else version}: {per_version.get(version, 0):6.1f} s")
         if run == 1:

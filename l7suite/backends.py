@@ -11,15 +11,37 @@ import threading
 import time
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Self
 
 
-class _Server(ThreadingHTTPServer):
+class LoopbackServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False  # keep-alive handler threads must not hold up stop()
     allow_reuse_address = True
 
 
-class HttpBackend:
+class ServedInThread:
+    """start()/stop() of an http.server (`self._server`) on a thread of its own."""
+
+    name: str
+    _server: ThreadingHTTPServer
+    _thread: threading.Thread | None = None
+
+    def start(self) -> Self:
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
+                                        daemon=True, name=f"{type(self).__name__}-{self.name}")
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join(5)
+            self._thread = None
+        self._server.server_close()
+
+
+class HttpBackend(ServedInThread):
     """One pod: a name (its hostname) and an HTTP server on 127.0.0.1."""
 
     kind = "http"
@@ -49,9 +71,8 @@ class HttpBackend:
             def log_message(self, *args) -> None:  # keep test output clean
                 pass
 
-        self._server = _Server(("127.0.0.1", 0), Handler)
+        self._server = LoopbackServer(("127.0.0.1", 0), Handler)
         self.host, self.port = "127.0.0.1", int(self._server.server_address[1])
-        self._thread: threading.Thread | None = None
 
     @property
     def address(self) -> str:
@@ -60,18 +81,6 @@ class HttpBackend:
     def respond(self, method: str, path: str, headers: dict, body: bytes) -> tuple[int, str, bytes]:
         raise NotImplementedError
 
-    def start(self) -> HttpBackend:
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
-                                        daemon=True, name=f"backend-{self.name}")
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._thread is not None:
-            self._server.shutdown()
-            self._thread.join(5)
-            self._thread = None
-        self._server.server_close()
 
 
 class StarwarsBackend(HttpBackend):

@@ -14,14 +14,14 @@ from __future__ import annotations
 import json
 import socket
 import ssl
-import threading
 from dataclasses import dataclass
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from google.protobuf.message import Message
 
+from l7suite.backends import LoopbackServer, ServedInThread
 from l7suite.envoy_resources import CLUSTER, LISTENER, parse_resource
 from l7suite.manifests import ManifestError, Scenario
 from l7suite.tls_certs import Certificate
@@ -77,13 +77,7 @@ def allowlist_resources(allowed: dict[str, str], port: int) -> dict[str, dict[st
     return {LISTENER: {LISTENER_NAME: listener}, CLUSTER: clusters}
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-    allow_reuse_address = True
-
-
-class TlsTarget:
+class TlsTarget(ServedInThread):
     """An external HTTPS destination played locally: answers `{"destination": <name>, "sni": <sni>}`."""
 
     def __init__(self, name: str, certificate: Certificate):
@@ -112,7 +106,7 @@ class TlsTarget:
             def log_message(self, *args) -> None:
                 pass
 
-        class TlsServer(_Server):
+        class TlsServer(LoopbackServer):
             def get_request(self):
                 sock, addr = self.socket.accept()
                 return context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), addr
@@ -122,20 +116,7 @@ class TlsTarget:
 
         self._server = TlsServer(("127.0.0.1", 0), Handler)
         self.address = f"127.0.0.1:{self._server.server_address[1]}"
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> TlsTarget:
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
-                                        daemon=True, name=f"tls-target-{self.name}")
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._thread is not None:
-            self._server.shutdown()
-            self._thread.join(5)
-            self._thread = None
-        self._server.server_close()
 
 
 @dataclass

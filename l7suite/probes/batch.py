@@ -37,8 +37,12 @@ class BatchResult:
         return Counter(r.exit_code for r in self.records)
 
 
-def batch_script(request: CurlRequest, count: int) -> str:
-    """A POSIX sh loop (busybox or bash) that runs `count` curls and prints one record line each."""
+FIRST_LINE = "head -n 1 | tr -d '\\r'"
+
+
+def batch_script(request: CurlRequest, count: int, pick: str = FIRST_LINE) -> str:
+    """A POSIX sh loop (busybox or bash) that runs `count` curls and prints one record line each:
+    exit code, HTTP status and what the shell filter `pick` takes from the answer (its first line)."""
     if count < 1:
         raise ValueError("count must be at least 1")
     curl = " ".join(shlex.quote(a) for a in request.options())
@@ -46,7 +50,7 @@ def batch_script(request: CurlRequest, count: int) -> str:
     return (
         f"i=0; while [ $i -lt {count} ]; do i=$((i+1)); "
         f"body=$({curl} -w '\\n%{{http_code}}' {url} 2>/dev/null); rc=$?; "
-        f"code=$(printf '%s' \"$body\" | tail -n 1); first=$(printf '%s' \"$body\" | head -n 1 | tr -d '\\r'); "
+        f"code=$(printf '%s' \"$body\" | tail -n 1); first=$(printf '%s' \"$body\" | {pick}); "
         f"printf '%s %s %s %s\\n' '{RECORD}' \"$rc\" \"$code\" \"$first\"; done"
     )
 

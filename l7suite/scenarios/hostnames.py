@@ -6,27 +6,17 @@ probes' batch format, so `parse_batch` reads them (body = hostname).
 
 from __future__ import annotations
 
-import shlex
 from collections import Counter
 
 from l7suite.probes import Exec
-from l7suite.probes.batch import RECORD, BatchResult, parse_batch
+from l7suite.probes.batch import BatchResult, batch_script, parse_batch
 from l7suite.probes.curl import CurlRequest
 
 PICK_HOSTNAME = "grep -o '\"hostname\" *: *\"[^\"]*\"' | head -n 1 | sed 's/.*\"\\([^\"]*\\)\"$/\\1/'"
 
 
 def hostname_batch_script(request: CurlRequest, count: int) -> str:
-    if count < 1:
-        raise ValueError("count must be at least 1")
-    curl = " ".join(shlex.quote(a) for a in request.options())
-    url = shlex.quote(request.url)
-    return (
-        f"i=0; while [ $i -lt {count} ]; do i=$((i+1)); "
-        f"out=$({curl} -w '\\n%{{http_code}}' {url} 2>/dev/null); rc=$?; "
-        f"code=$(printf '%s' \"$out\" | tail -n 1); host=$(printf '%s' \"$out\" | {PICK_HOSTNAME}); "
-        f"printf '%s %s %s %s\\n' '{RECORD}' \"$rc\" \"$code\" \"$host\"; done"
-    )
+    return batch_script(request, count, pick=PICK_HOSTNAME)
 
 
 def hostname_batch(run: Exec, namespace: str, pod: str, request: CurlRequest, count: int) -> BatchResult:
