@@ -21,9 +21,10 @@ from l7suite.cluster import tools
 
 START_TIMEOUT = 60.0
 # ghcr.io/tarampampam/3proxy: release tags are the bare semantic version (tarampampam/3proxy-docker
-# .github/workflows/release.yml pushes $GHCR_IMAGE:$EXACT); 1.13.0 is its newest chart/app version
-# (helm-charts/proxy-3proxy-1.13.0.tgz). HTTP proxy on 3128, JSON log lines on stdout (3proxy.cfg.mustach).
-PROXY_IMAGE = "ghcr.io/tarampampam/3proxy:1.13.0"
+# .github/workflows/release.yml pushes $GHCR_IMAGE:$EXACT). 1.12.1 is the newest tag seen pulled in
+# public projects' compose files and tests (1.13.0 appears only as a Helm chart version there).
+# HTTP proxy on 3128, JSON log lines on stdout (3proxy.cfg.mustach).
+PROXY_IMAGE = "ghcr.io/tarampampam/3proxy:1.12.1"
 PROXY_PORT = 3128
 # The external HTTP servers: cilium/json-mock (json-server on $PORT, default 80; run.sh), the image the
 # suite already uses for the Star Wars clients.
