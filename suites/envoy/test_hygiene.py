@@ -43,6 +43,17 @@ def socket_inodes(pids: list[int]) -> set[int]:
     return inodes
 
 
+def holders(inodes: set[int]) -> dict[int, str]:
+    """Which processes hold these sockets now (pid: command line), to explain a failure."""
+    found = {}
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            with contextlib.suppress(OSError):
+                if socket_inodes([int(proc.name)]) & inodes:
+                    found[int(proc.name)] = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()[:200]
+    return found
+
+
 def listening_sockets() -> dict[int, int]:
     """Kernel's listening TCP sockets: inode -> port. The run's own sockets are picked by inode, as held by
     its processes: another process may listen on the same port number on another address ([::1]), or take
@@ -89,5 +100,9 @@ def test_nothing_is_left_behind(ending, suite_envoy_version, tmp_path):
             child.kill()
             child.wait()
     assert wait_for(lambda: gone(held["envoy_pid"]), 10), f"Envoy {held['envoy_pid']} outlived the run"
+    # The kernel finishes tearing down the sockets of a SIGKILLed process a moment after its files are
+    # closed (seen here: listed as LISTEN, held by no process, for a few hundred milliseconds).
+    wait_for(lambda: not set(listening_sockets()) & set(ours), 5)
     still = {inode: port for inode, port in listening_sockets().items() if inode in ours}
-    assert not still, f"sockets of the run still listening after it ended (inode: port): {still}"
+    assert not still, f"sockets of the run still listening after it ended (inode: port): {still}; " \
+        f"held by: {holders(set(still))}"
