@@ -67,9 +67,10 @@ def parse_batch(result: ExecResult) -> BatchResult:
     return BatchResult(records)
 
 
-def batch(run: Exec, namespace: str, pod: str, request: CurlRequest, count: int) -> BatchResult:
+def batch(run: Exec, namespace: str, pod: str, request: CurlRequest, count: int,
+          pick: str = FIRST_LINE) -> BatchResult:
     timeout = count * (request.max_time + 1) + 30
-    result = parse_batch(run(namespace, pod, ["sh", "-c", batch_script(request, count)], timeout))
+    result = parse_batch(run(namespace, pod, ["sh", "-c", batch_script(request, count, pick)], timeout))
     if len(result.records) != count:
         raise AssertionError(f"batch of {count} printed {len(result.records)} records:\n{result}")
     return result

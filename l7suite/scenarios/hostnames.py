@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 
 from l7suite.probes import Exec
-from l7suite.probes.batch import BatchResult, batch_script, parse_batch
+from l7suite.probes.batch import BatchResult, batch, batch_script
 from l7suite.probes.curl import CurlRequest
 
 PICK_HOSTNAME = "grep -o '\"hostname\" *: *\"[^\"]*\"' | head -n 1 | sed 's/.*\"\\([^\"]*\\)\"$/\\1/'"
@@ -20,11 +20,7 @@ def hostname_batch_script(request: CurlRequest, count: int) -> str:
 
 
 def hostname_batch(run: Exec, namespace: str, pod: str, request: CurlRequest, count: int) -> BatchResult:
-    timeout = count * (request.max_time + 1) + 30
-    result = parse_batch(run(namespace, pod, ["sh", "-c", hostname_batch_script(request, count)], timeout))
-    if len(result.records) != count:
-        raise AssertionError(f"batch of {count} printed {len(result.records)} records")
-    return result
+    return batch(run, namespace, pod, request, count, pick=PICK_HOSTNAME)
 
 
 def groups(result: BatchResult) -> dict[str, int]:
