@@ -3,6 +3,8 @@
 pytest_plugins = [
     "fixtures.common",
     "fixtures.envoy_tier",
+    "fixtures.envoy_schedule",
     "fixtures.reporting",
     "fixtures.e2e",
+    "fixtures.e2e_record",
 ]

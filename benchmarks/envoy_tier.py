@@ -1,18 +1,27 @@
 """Benchmark of the envoy tier (a script, not a timed test).
 
 Runs the whole envoy tier as `tox -e envoy` does (`pytest suites/envoy --envoy-version all -n 2
---dist loadscope`: each module, all its Envoy versions, on one worker) and prints its wall time, the
-time spent per Envoy version (setup + call + teardown of each test, from pytest's JUnit XML; the suite's own
-checks, which run once, on a line of their own), and
-the load client's requests per second as the tier's tests report them (terminal summary sections
-"... req/s"). With `--repeat N` it does that N times and prints how many runs had any failure.
+--dist loadscope --alluredir ...`, with tox's PYTHONDONTWRITEBYTECODE=1; units of work as
+fixtures/envoy_schedule.py makes them) and prints:
+- the wall time of each run, the CPU time it used (and what other processes used meanwhile: a machine that
+  is not idle inflates every figure), and how busy each xdist worker was;
+- the time per scenario (test module) and per Envoy version: setup + call + teardown of its tests, from
+  pytest's JUnit XML (the suite's own checks, which run once, in a column of their own);
+- the fixed cost and the cost of each added Envoy version: the tier is also run with one version
+  (`--scaling-runs` times), and wall(N versions) = fixed + N x per-version is solved from the two medians;
+- the load client's requests per second as the tier's tests report them (terminal summary sections
+  "... req/s");
+- with `--repeat N`: the median, min and max wall time, and how many runs had any failure.
 
-    python benchmarks/envoy_tier.py                 # every version of matrix.yaml, once
-    python benchmarks/envoy_tier.py --repeat 20     # the issue's target: 20 runs, none failing
-    python benchmarks/envoy_tier.py --versions 1.38 -- -k "not hygiene"
+    python benchmarks/envoy_tier.py                 # every version of matrix.yaml, once (+ one 1-version run)
+    python benchmarks/envoy_tier.py --repeat 10     # the median of 10 runs (issue 13's target: <= 20 s)
+    python benchmarks/envoy_tier.py --repeat 20     # and that none of 20 runs fails
+    python benchmarks/envoy_tier.py --versions 1.38 --scaling-runs 0 -- -k "not hygiene"
 
-Targets on the 2-core reference machine (issue 3): whole tier for all versions in at most 60 s;
-20 repeats with no failure.
+Run it with the tox env's interpreter (`.tox/envoy/bin/python benchmarks/envoy_tier.py`) on an otherwise
+idle machine: other work on the same cores inflates every figure.
+Targets on the 2-core reference machine (issue 13): the whole tier for all versions, median of 10 runs, at
+most 20 s wall; 20 repeats with no failure.
 """
 
 from __future__ import annotations
@@ -20,6 +29,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import signal
 import statistics
 import subprocess
@@ -28,6 +38,7 @@ import tempfile
 import time
 import xml.etree.ElementTree as ET
 from collections import defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -38,35 +49,144 @@ from l7suite.versions import envoy_versions  # noqa: E402
 RPS_LINE = re.compile(r"^(\S+): .*\b\d+ (?:req|calls)/s")
 SUMMARY = re.compile(r"^=*\s*(\d+ (?:passed|failed|errors?)\b.*?) in [\d.]+s")
 VERSION_ID = re.compile(r"envoy-(\d+\.\d+\.\d+)")
-SUITE_ROW = "suite's own checks"
+# xdist's verbose line per test: "[gw1] [ 42%] PASSED suites/envoy/test_x.py::test_y[envoy-1.38.3]"
+WORKER_LINE = re.compile(r"^\[(gw\d+)\] \[\s*\d+%\] [A-Z]+ (\S+::\S+)")
+ONCE = "once"  # column of the checks that run once (hygiene, broken manifests, ...): not per Envoy version
 
 
-def run_tier(versions: str, workers: str, extra: list[str]) -> tuple[float, bool, dict[str, float], list[str], str]:
+def machine_busy() -> float:
+    """CPU seconds the whole machine has been busy so far (/proc/stat: all but idle and iowait; guest time
+    is already in user)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+@dataclass
+class Run:
+    wall: float
+    failed: bool
+    summary: str
+    cpu: float = 0.0  # user + sys seconds of the run's processes (pytest, workers, Envoys, child runs)
+    others: float = 0.0  # CPU seconds other processes of the machine used meanwhile
+    # module -> version (or ONCE) -> seconds of setup + call + teardown
+    times: dict[str, dict[str, float]] = field(default_factory=dict)
+    busy: dict[str, float] = field(default_factory=dict)  # worker -> seconds of the tests it ran
+    workers: dict[str, set[str]] = field(default_factory=dict)  # worker -> modules it ran (some of)
+    rps: list[str] = field(default_factory=list)
+
+
+def module_of(classname: str) -> str:
+    """The test module of a JUnit classname (`suites.envoy.test_grpc_lb` -> `test_grpc_lb`)."""
+    parts = classname.split(".")
+    return next((p for p in reversed(parts) if p.startswith("test_")), parts[-1])
+
+
+def junit_key(nodeid: str) -> tuple[str, str]:
+    """(classname, name) of a test in pytest's JUnit XML, from its node id."""
+    path, rest = nodeid.split("::", 1)
+    classname = path.removesuffix(".py").replace("/", ".")
+    if "::" in rest:
+        cls, rest = rest.rsplit("::", 1)
+        classname += "." + cls.replace("::", ".")
+    return classname, rest
+
+
+def run_tier(versions: list[str], workers: str, extra: list[str]) -> Run:
     with tempfile.TemporaryDirectory() as tmp:
         junit = Path(tmp) / "junit.xml"
-        cmd = [sys.executable, "-m", "pytest", "suites/envoy", "-q", "-p", "no:pytest_kind", "-p",
-               "no:cacheprovider", "--envoy-version", versions, "-n", workers, "--dist", "loadscope",
+        cmd = [sys.executable, "-m", "pytest", "suites/envoy", "-v", "-p", "no:pytest_kind", "-p",
+               "no:cacheprovider", "--envoy-version", ",".join(versions), "-n", workers, "--dist", "loadscope",
+               "--alluredir", str(Path(tmp) / "allure-results"), "--clean-alluredir",
                f"--junitxml={junit}", "-o", "junit_duration_report=total", *extra]
+        env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}  # as tox.ini's [testenv] sets it
+        busy_before, cpu_before = machine_busy(), children_cpu()
         started = time.monotonic()
-        done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=1800)
+        done = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=1800)
         wall = time.monotonic() - started
-        per_version: dict[str, float] = defaultdict(float)
+        cpu = children_cpu() - cpu_before
+        others = max(0.0, machine_busy() - busy_before - cpu)
+        times: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+        per_test: dict[tuple[str, str], float] = {}
         if junit.exists():
             for case in ET.parse(junit).iter("testcase"):
                 match = VERSION_ID.search(case.get("name", ""))
-                per_version[match.group(1) if match else SUITE_ROW] += float(case.get("time", 0))
+                module = module_of(case.get("classname", "?"))
+                seconds = float(case.get("time", 0))
+                times[module][match.group(1) if match else ONCE] += seconds
+                per_test[(case.get("classname", ""), case.get("name", ""))] = seconds
+    lines = done.stdout.splitlines()
+    by_worker: dict[str, set[str]] = defaultdict(set)
+    busy: dict[str, float] = defaultdict(float)
     rps, section = [], False
-    for line in done.stdout.splitlines():
+    for line in lines:
+        if match := WORKER_LINE.match(line):
+            worker, nodeid = match.groups()
+            by_worker[worker].add(nodeid.split("::")[0].rsplit("/", 1)[-1].removesuffix(".py"))
+            busy[worker] += per_test.get(junit_key(nodeid), 0.0)
         if line.startswith("="):
             section = "/s" in line or "requests" in line or "calls" in line
             continue
         if section and RPS_LINE.match(line):
             rps.append(line.strip())
-    summary = next((m.group(1) for m in map(SUMMARY.search, reversed(done.stdout.splitlines())) if m), "no summary")
+    summary = next((m.group(1) for m in map(SUMMARY.search, reversed(lines)) if m), "no summary")
     if done.returncode != 0:
-        tail = "\n".join(done.stdout.splitlines()[-25:])
+        tail = "\n".join(lines[-25:] + done.stderr.splitlines()[-10:])
         print(f"    pytest exited {done.returncode}:\n{tail}", file=sys.stderr)
-    return wall, done.returncode != 0, dict(per_version), rps, summary
+    return Run(wall, done.returncode != 0, summary, cpu, others, {m: dict(v) for m, v in times.items()},
+               dict(busy), dict(by_worker), rps)
+
+
+def print_run(run: Run, versions: list[str]) -> None:
+    print(f"  wall {run.wall:.1f} s for {len(versions)} version(s); {run.summary}{'  (FAILED)' if run.failed else ''}")
+    cores = os.cpu_count() or 1
+    print(f"    CPU: the run {run.cpu:.1f} s (user+sys), other processes {run.others:.1f} s, of {cores} cores x "
+          f"{run.wall:.1f} s = {cores * run.wall:.0f} s" + ("  (machine not idle: figures inflated)"
+                                                             if run.others > 0.05 * cores * run.wall else ""))
+    for worker in sorted(run.workers):
+        print(f"    {worker}: busy {run.busy[worker]:5.1f} s: {', '.join(sorted(run.workers[worker]))}")
+    if run.busy:
+        print(f"    start-up, collection and idle tail: {run.wall - max(run.busy.values()):.1f} s "
+              "(wall minus the busiest worker)", flush=True)
+
+
+def print_table(runs: list[Run], versions: list[str]) -> None:
+    """Median over the runs of each module's time per version, with row and column totals."""
+    columns = [*versions, ONCE]
+    modules = sorted({m for r in runs for m in r.times})
+
+    def median(module: str, column: str) -> float:
+        return statistics.median(r.times.get(module, {}).get(column, 0.0) for r in runs)
+
+    cells = {(m, c): median(m, c) for m in modules for c in columns}
+    width = max([len("per version"), *map(len, modules)]) + 2
+    label = "median of " + (f"{len(runs)} runs" if len(runs) > 1 else "1 run")
+    print(f"time per scenario (test module) and Envoy version, s (setup+call+teardown, {label}):")
+    print("  " + "".ljust(width) + "".join(c.rjust(9) for c in columns) + "total".rjust(9))
+    for m in modules:
+        row = [cells[m, c] for c in columns]
+        print("  " + m.ljust(width) + "".join(f"{v:9.1f}" for v in row) + f"{sum(row):9.1f}")
+    totals = [sum(cells[m, c] for m in modules) for c in columns]
+    print("  " + "per version".ljust(width) + "".join(f"{v:9.1f}" for v in totals) + f"{sum(totals):9.1f}")
+    if versions:
+        print(f"  each Envoy version: {statistics.mean(totals[:-1]):.1f} s of test time (mean of the columns), "
+              f"spread over the workers; the checks that run once: {totals[-1]:.1f} s")
+
+
+def print_scaling(full: list[Run], single: list[Run], versions: list[str]) -> None:
+    n = len(versions)
+    wall_n = statistics.median(r.wall for r in full)
+    wall_1 = statistics.median(r.wall for r in single)
+    per_version = (wall_n - wall_1) / (n - 1)
+    fixed = wall_1 - per_version
+    print(f"scaling: median wall {wall_1:.1f} s with 1 version ({versions[0]}, {len(single)} run(s)), "
+          f"{wall_n:.1f} s with {n}")
+    print(f"  fixed cost {fixed:.1f} s (start-up, collection, the checks that run once) + {per_version:.1f} s per "
+          f"added Envoy version: wall ~= {fixed:.1f} + {per_version:.1f} x versions")
 
 
 def main() -> int:
@@ -74,7 +194,10 @@ def main() -> int:
     parser.add_argument("--versions", default="all", help="as --envoy-version: all (default), 1.38, 1.36,1.40, ...")
     parser.add_argument("--workers", default=os.environ.get("L7SUITE_ENVOY_WORKERS", "2"),
                         help="pytest-xdist workers, as tox -e envoy (default 2; 0 runs in one process)")
-    parser.add_argument("--repeat", type=int, default=1, help="run the whole benchmark N times")
+    parser.add_argument("--repeat", type=int, default=1, help="run the whole tier N times")
+    parser.add_argument("--scaling-runs", type=int, default=None,
+                        help="runs with only the first version, for the fixed vs per-version cost "
+                             "(default: 1, or 3 with --repeat > 1; 0: skip)")
     parser.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
     args = parser.parse_args()
     # A shell without job control starts background commands with SIGINT ignored, and children inherit
@@ -82,23 +205,33 @@ def main() -> int:
     # children start with the default.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     versions = envoy_versions().resolve([args.versions])
-    failed_runs = 0
-    totals = []
-    for run in range(1, args.repeat + 1):
-        print(f"run {run}/{args.repeat}", flush=True)
-        wall, failed, per_version, rps, summary = run_tier(",".join(versions), args.workers, args.pytest_args)
-        for version in [*versions, SUITE_ROW]:
-            print(f"  {'Envoy ' + version if version != SUITE_ROW else version}: {per_version.get(version, 0):6.1f} s")
-        if run == 1:
-            print("  load client:" + "".join(f"\n    {line}" for line in rps) if rps else "  no load figures")
-        print(f"  total wall time: {wall:.1f} s for {len(versions)} version(s); {summary}"
-              f"{'  (FAILED)' if failed else ''}", flush=True)
-        totals.append(wall)
-        failed_runs += failed
-    if args.repeat > 1:
-        print(f"{args.repeat} runs: total wall time median {statistics.median(totals):.1f} s, "
-              f"min {min(totals):.1f} s, max {max(totals):.1f} s; runs with any failure: {failed_runs}")
-    return 1 if failed_runs else 0
+    scaling_runs = args.scaling_runs if args.scaling_runs is not None else (3 if args.repeat > 1 else 1)
+    if len(versions) < 2:
+        scaling_runs = 0
+    runs: list[Run] = []
+    for index in range(1, args.repeat + 1):
+        print(f"run {index}/{args.repeat}", flush=True)
+        run = run_tier(versions, args.workers, args.pytest_args)
+        print_run(run, versions)
+        if index == 1:
+            print("  load client:" + "".join(f"\n    {line}" for line in run.rps) if run.rps else "  no load figures")
+        runs.append(run)
+    single: list[Run] = []
+    for index in range(1, scaling_runs + 1):
+        print(f"scaling run {index}/{scaling_runs}: Envoy {versions[0]} only", flush=True)
+        single.append(run_tier(versions[:1], args.workers, args.pytest_args))
+        print_run(single[-1], versions[:1])
+    print()
+    print_table(runs, versions)
+    if single:
+        print_scaling(runs, single, versions)
+    failed_runs = sum(r.failed for r in runs)
+    walls = [r.wall for r in runs]
+    print(f"{args.repeat} run(s) of {len(versions)} version(s): wall median {statistics.median(walls):.1f} s, "
+          f"min {min(walls):.1f} s, max {max(walls):.1f} s; CPU median {statistics.median(r.cpu for r in runs):.1f} s, "
+          f"other processes median {statistics.median(r.others for r in runs):.1f} s; runs with any failure: "
+          f"{failed_runs}" + (f"; 1-version runs with any failure: {sum(r.failed for r in single)}" if single else ""))
+    return 1 if failed_runs or any(r.failed for r in single) else 0
 
 
 if __name__ == "__main__":

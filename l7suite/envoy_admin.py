@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
@@ -11,20 +12,33 @@ from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 
+class AdminUnreachable(RuntimeError):
+    """An admin call that got no HTTP answer; the message names the Envoy (`label`) and the path."""
+
+
 class AdminClient:
     def __init__(self, base_url: str, timeout: float = 5.0,
-                 enter: Callable[[], AbstractContextManager] | None = None):
+                 enter: Callable[[], AbstractContextManager] | None = None, label: str = ""):
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
+        # Which Envoy this is, for messages (e.g. "cilium-envoy pod X on node Y, port-forward 127.0.0.1:P").
+        self.label = label or f"Envoy admin at {self.base_url}"
         # For an Envoy in another network namespace: each request is made inside `enter()`
         # (NetNamespace.entered), where the admin address is reachable.
         self.enter = enter
 
     def get(self, path: str, **params: str) -> str:
         query = f"?{urllib.parse.urlencode(params)}" if params else ""
-        with (self.enter() if self.enter else nullcontext(),
-              urllib.request.urlopen(f"{self.base_url}{path}{query}", timeout=self.timeout) as resp):
-            return resp.read().decode()
+        try:
+            with (self.enter() if self.enter else nullcontext(),
+                  urllib.request.urlopen(f"{self.base_url}{path}{query}", timeout=self.timeout) as resp):
+                return resp.read().decode()
+        except urllib.error.HTTPError:
+            raise  # an HTTP answer: the caller reads its status
+        except (urllib.error.URLError, OSError) as exc:  # refused, reset, timed out: no answer at all
+            reason = getattr(exc, "reason", exc)
+            raise AdminUnreachable(f"{self.label}: GET {path} got no answer within {self.timeout:g}s: "
+                                   f"{reason}") from None
 
     def get_json(self, path: str, **params: str) -> Any:
         return json.loads(self.get(path, format="json", **params))

@@ -28,6 +28,9 @@ TYPE_ORDER = (CLUSTER, ENDPOINTS, LISTENER, ROUTE, SECRET)
 SHORT = {LISTENER: "Listener", ROUTE: "RouteConfiguration", CLUSTER: "Cluster",
          ENDPOINTS: "ClusterLoadAssignment", SECRET: "Secret"}
 
+# cilium-envoy's own protos (cilium/proxy: cilium.L7Policy, cilium.BpfMetadata, cilium.NetworkFilter, ...)
+CILIUM_PACKAGE = "cilium."
+
 _imported_packages: set[str] = set()
 
 
@@ -82,6 +85,11 @@ def parse_resource(resource: dict[str, Any]) -> Message:
     """One `spec.resources[]` entry -> its protobuf message (ResourceParseError if Envoy's API rejects it)."""
     names: set[str] = set()
     _collect_types(resource, names)
+    cilium_only = sorted(n for n in names if n.startswith(CILIUM_PACKAGE))
+    if cilium_only:
+        raise ResourceParseError(
+            f"@type {TYPE_PREFIX}{cilium_only[0]} is one of cilium-envoy's own extensions (cilium.*): upstream "
+            "Envoy has no such type, so this tier cannot load it (cilium-envoy may well accept it)")
     for name in names:
         _import_package_of(name)
     type_url = str(resource["@type"])

@@ -20,6 +20,7 @@ from l7suite import MANIFESTS_DIR
 
 CEC_KINDS = ("CiliumEnvoyConfig", "CiliumClusterwideEnvoyConfig")
 CLUSTERWIDE_KINDS = {"CiliumClusterwideEnvoyConfig", "CiliumClusterwideNetworkPolicy", "Namespace"}
+DEFAULT_NAMESPACE = "default"
 
 
 class ManifestError(ValueError):
@@ -37,11 +38,15 @@ class ManifestError(ValueError):
         super().__init__(f"{where}: {message}")
 
 
-def _display(path: Path) -> str:
+def display_path(path: Path) -> str:
+    """A path as messages show it: relative to the working directory when under it."""
     try:
         return str(path.resolve().relative_to(Path.cwd()))
     except ValueError:
         return str(path)
+
+
+_display = display_path
 
 
 @dataclass(frozen=True)
@@ -62,10 +67,11 @@ class K8sObject:
 
     @property
     def namespace(self) -> str:
-        """Empty for cluster-wide kinds (a CCEC's names are qualified with an empty namespace)."""
+        """Empty for cluster-wide kinds (a CCEC's names are qualified with an empty namespace); `default` for a
+        namespaced object written without one, where `kubectl apply` puts it when the context names none."""
         if self.kind in CLUSTERWIDE_KINDS:
             return ""
-        return str(self.data["metadata"].get("namespace", ""))
+        return str(self.data["metadata"].get("namespace") or DEFAULT_NAMESPACE)
 
     @property
     def spec(self) -> dict[str, Any]:
@@ -141,6 +147,16 @@ def load_file(path: Path, variables: dict[str, str] | None = None) -> list[K8sOb
         raise ManifestError(path, f"placeholder(s) {', '.join(missing)} have no value in this tier")
     if needed:
         text = string.Template(text).substitute(variables or {})
+    objects = []
+    for index, doc in parse_documents(path, text):
+        obj = K8sObject(data=doc, source=path, document=index)
+        check_object(obj)
+        objects.append(obj)
+    return objects
+
+
+def parse_documents(path: Path, text: str) -> list[tuple[int, Any]]:
+    """The non-empty YAML documents of a file, numbered from 1; ManifestError names the line of bad YAML."""
     try:
         documents = list(yaml.safe_load_all(text))
     except yaml.YAMLError as exc:
@@ -148,14 +164,12 @@ def load_file(path: Path, variables: dict[str, str] | None = None) -> list[K8sOb
         line = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise ManifestError(path, f"not valid YAML: {line}{problem}") from None
-    objects = []
-    for index, doc in enumerate(documents, start=1):
-        if doc is None:
-            continue
-        obj = K8sObject(data=doc, source=path, document=index)
-        _check_object(obj)
-        objects.append(obj)
-    return objects
+    return [(index, doc) for index, doc in enumerate(documents, start=1) if doc is not None]
+
+
+def check_object(obj: K8sObject) -> None:
+    """ManifestError (file, document, field) unless `obj` is a Kubernetes object the suite can use."""
+    _check_object(obj)
 
 
 def _check_object(obj: K8sObject) -> None:
@@ -174,17 +188,24 @@ def _check_object(obj: K8sObject) -> None:
 
 
 def _check_envoy_config(obj: K8sObject) -> None:
-    if obj.kind == "CiliumEnvoyConfig" and not obj.data["metadata"].get("namespace"):
-        raise obj.error("required field is missing (the suite applies manifests as written)", "metadata.namespace")
+    """The CRD's shape (pkg/k8s/apis/cilium.io/v2 cec_types.go): `resources` required, each with `@type`;
+    `services[].name` and `backendServices[].name` required. The agent's own rules are in l7suite/translate.py."""
+    if not isinstance(obj.data.get("spec"), dict):
+        raise obj.error("required field is missing", "spec")
     resources = obj.spec.get("resources")
     if not isinstance(resources, list) or not resources:
         raise obj.error("required field is missing or empty", "spec.resources")
     for i, res in enumerate(resources):
         if not isinstance(res, dict) or not res.get("@type"):
             raise obj.error("every Envoy resource needs '@type'", f"spec.resources[{i}].@type")
-        if not res.get("name") and "ClusterLoadAssignment" not in str(res["@type"]):
-            raise obj.error("required field is missing", f"spec.resources[{i}].name")
-    for i, svc in enumerate(obj.spec.get("services") or []):
-        for key in ("name", "namespace"):
-            if not svc.get(key):
-                raise obj.error("required field is missing", f"spec.services[{i}].{key}")
+        kind = str(res["@type"]).rsplit(".", 1)[-1]
+        if kind != "ClusterLoadAssignment" and not res.get("name"):
+            raise obj.error(f"required field is missing (the agent refuses the config: \"unspecified {kind} name\")",
+                            f"spec.resources[{i}].name")
+    for key in ("services", "backendServices"):
+        entries = obj.spec.get(key) or []
+        if not isinstance(entries, list):
+            raise obj.error("expected a list", f"spec.{key}")
+        for i, svc in enumerate(entries):
+            if not isinstance(svc, dict) or not svc.get("name"):
+                raise obj.error("required field is missing", f"spec.{key}[{i}].name")

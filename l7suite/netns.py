@@ -20,6 +20,8 @@ import signal
 import subprocess
 from collections.abc import Callable, Iterator
 
+from l7suite.lifecycle import StartedInWith
+
 CLONE_NEWNET = 0x40000000
 _PR_SET_PDEATHSIG = 1
 _libc = ctypes.CDLL("libc.so.6", use_errno=True)
@@ -52,24 +54,13 @@ def require_commands(*names: str) -> dict[str, str]:
     return {n: p for n, p in found.items() if p}
 
 
-class NetNamespace:
+class NetNamespace(StartedInWith):
     def __init__(self) -> None:
         self.commands = require_commands("ip", "nft")
         self._holder: subprocess.Popen | None = None
         self.fd = -1
 
     # ---- lifecycle -------------------------------------------------------------------------
-    def __enter__(self) -> NetNamespace:
-        try:
-            self.start()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
     def start(self) -> None:
         sleep = shutil.which("sleep") or "/bin/sleep"
         try:
@@ -83,6 +74,9 @@ class NetNamespace:
         if os.stat(f"/proc/{self._holder.pid}/ns/net").st_ino == os.stat("/proc/thread-self/ns/net").st_ino:
             raise NetnsUnavailable("the holder process is still in the suite's own network namespace")
         self.run(["ip", "link", "set", "lo", "up"])
+
+    def stop(self) -> None:
+        self.close()
 
     def close(self) -> None:
         holder, self._holder = self._holder, None

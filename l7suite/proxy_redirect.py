@@ -17,10 +17,14 @@ addresses are fixed here.
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import re
+import select
 import socket
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -30,11 +34,13 @@ from pathlib import Path
 from l7suite.connect_proxy import ConnectProxy
 from l7suite.envoy_process import EnvoyProcess
 from l7suite.envoy_tier import EnvoyScenario, translate_scenario
+from l7suite.lifecycle import StartedInWith
 from l7suite.manifests import K8sObject, Scenario
 from l7suite.netns import NetNamespace
 from l7suite.translate import qualify
 from l7suite.xds_server import AdsServer
 
+NFT_TABLE = "l7suite"
 POD_ADDRESS = "192.0.2.10"  # TEST-NET-1: the client pod
 PROXY_ADDRESS = "198.51.100.5"  # TEST-NET-2: the external web proxy (3proxy in the lab)
 PROXY_PORT = 3128
@@ -91,13 +97,17 @@ def policy_redirects(scenario: Scenario) -> list[PolicyRedirect]:
 def nft_ruleset(pod: str, redirects: list[tuple[list[str], tuple[int, ...], int]], world: list[str]) -> str:
     """nftables rules of the pod's egress: (addresses, ports, listener port) redirected, other world
     addresses dropped."""
-    lines = ["table ip l7suite {", "  chain pod_redirect {", "    type nat hook output priority -100; policy accept;"]
+    lines = [f"table ip {NFT_TABLE} {{", "  chain pod_redirect {",
+             "    type nat hook output priority -100; policy accept;"]
     for addresses, ports, listener_port in redirects:
         if addresses:
             lines.append(f"    ip saddr {pod} ip daddr {{ {', '.join(addresses)} }} "
                          f"tcp dport {{ {', '.join(map(str, ports))} }} redirect to :{listener_port}")
+    denied = f"ip saddr {pod} ip daddr {{ {', '.join(world)} }}"
+    # The counter rule counts exactly what the drop rule after it drops (redirected packets reach this hook
+    # with their new, loopback destination): `dropped_packets()` reads it.
     lines += ["  }", "  chain pod_policy {", "    type filter hook output priority 0; policy accept;",
-              f"    ip saddr {pod} ip daddr {{ {', '.join(world)} }} drop", "  }", "}", ""]
+              f"    {denied} counter", f"    {denied} drop", "  }", "}", ""]
     return "\n".join(lines)
 
 
@@ -202,31 +212,29 @@ def pod_http_get(netns: NetNamespace, name: str, address: str, port: int = TARGE
                  "" if status == 200 else f"answer: {head[:100]!r}")
 
 
-class ProxyRedirectRun:
-    """The namespace, the world targets, the CONNECT proxy, Envoy with the scenario, and the redirect rules;
-    all stopped on exit, whatever happened."""
+@dataclass
+class DeniedAttempt:
+    """A connection attempt from the pod to a destination the policy denies, watched until the policy's drop
+    rule counted it (or `timeout` passed, or something answered)."""
 
-    def __init__(self, scenario: Scenario, binary: Path, workdir: Path):
-        self.scenario = scenario
-        self.binary = binary
+    name: str
+    dialed: str
+    dropped: int  # packets the pod_policy drop rule counted during the attempt
+    answered: bool  # the attempt got an answer (connected, or refused) while it was watched
+    waited: float  # seconds from connect() to the verdict
+    error: str = ""
+
+
+class ProxyWorld(StartedInWith):
+    """What the scenario's Envoy runs in, kept across Envoy versions: the namespace with the pod's, the proxy's
+    and the world's addresses, the world's HTTP servers and the CONNECT proxy. Stopped on exit, whatever
+    happened; nothing in it depends on the Envoy version."""
+
+    def __init__(self, workdir: Path):
         self.workdir = workdir
         self.netns = NetNamespace()
         self.targets: dict[str, WorldTarget] = {}
         self.proxy: ConnectProxy | None = None
-        self.envoy: NetnsEnvoyScenario | None = None
-        self.ruleset = ""
-        self.redirects: list[PolicyRedirect] = []
-
-    def __enter__(self) -> ProxyRedirectRun:
-        try:
-            self.start()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
     def start(self) -> None:
         self.netns.start()
@@ -236,6 +244,43 @@ class ProxyRedirectRun:
             self.targets[name] = WorldTarget(self.netns, name, address)
         self.proxy = ConnectProxy(PROXY_ADDRESS, PROXY_PORT, self.workdir, preexec=self.netns.preexec(),
                                   enter=self.netns.entered).start()
+
+    def stop(self) -> None:
+        if self.proxy is not None:
+            self.proxy.stop()
+        for target in self.targets.values():
+            target.stop()
+        self.targets.clear()
+        self.netns.close()
+
+
+class ProxyRedirectRun(StartedInWith):
+    """One Envoy version in a ProxyWorld: Envoy with the scenario and the policy's redirect rules; both
+    removed on exit, whatever happened (the world stays for the next version)."""
+
+    def __init__(self, world: ProxyWorld, scenario: Scenario, binary: Path, workdir: Path):
+        self.world = world
+        self.scenario = scenario
+        self.binary = binary
+        self.workdir = workdir
+        self.envoy: NetnsEnvoyScenario | None = None
+        self.ruleset = ""
+        self.redirects: list[PolicyRedirect] = []
+
+    @property
+    def netns(self) -> NetNamespace:
+        return self.world.netns
+
+    @property
+    def targets(self) -> dict[str, WorldTarget]:
+        return self.world.targets
+
+    @property
+    def proxy(self) -> ConnectProxy:
+        assert self.world.proxy is not None
+        return self.world.proxy
+
+    def start(self) -> None:
         self.redirects = policy_redirects(self.scenario)
         self.envoy = NetnsEnvoyScenario(self.scenario, self.binary, self.workdir, self.netns, start_backends=False)
         self.envoy.start()
@@ -248,17 +293,49 @@ class ProxyRedirectRun:
             addresses = [WORLD[n] for n in redirect.names(WORLD)]
             rules.append((addresses, redirect.ports, self.envoy.translated.listener_ports[redirect.listener]))
         self.ruleset = nft_ruleset(POD_ADDRESS, rules, sorted(WORLD.values()))
-        self.netns.load_nft(self.ruleset)
+        # declaring the table first makes the delete valid when it does not exist: one atomic replacement
+        self.netns.load_nft(f"table ip {NFT_TABLE}\ndelete table ip {NFT_TABLE}\n{self.ruleset}")
 
     def stop(self) -> None:
+        if self.ruleset:
+            self.ruleset = ""
+            self.netns.load_nft(f"table ip {NFT_TABLE}\ndelete table ip {NFT_TABLE}\n")  # no redirect to a dead port
         if self.envoy is not None:
             self.envoy.stop()
-        if self.proxy is not None:
-            self.proxy.stop()
-        for target in self.targets.values():
-            target.stop()
-        self.targets.clear()
-        self.netns.close()
 
     def get(self, name: str, port: int = TARGET_PORT, timeout: float = 5.0) -> Fetch:
         return pod_http_get(self.netns, name, WORLD[name], port, timeout=timeout)
+
+    def dropped_packets(self) -> int:
+        """Packets the pod_policy drop rule has dropped (its counter rule, see nft_ruleset)."""
+        listing = json.loads(self.netns.run(["nft", "-j", "list", "chain", "ip", NFT_TABLE, "pod_policy"]))
+        for item in listing.get("nftables", []):
+            for expr in item.get("rule", {}).get("expr", []):
+                if "counter" in expr:
+                    return int(expr["counter"]["packets"])
+        raise AssertionError(f"no counter rule in chain pod_policy:\n{self.ruleset}")
+
+    def attempt_denied(self, name: str, port: int = TARGET_PORT, timeout: float = 1.0) -> DeniedAttempt:
+        """Connect from the pod to `name` and watch until the policy's drop rule counts the attempt, the
+        attempt gets an answer (connected or refused), or `timeout` (the lab's curl --max-time) passes."""
+        address = WORLD[name]
+        before = self.dropped_packets()
+        with self.netns.entered():
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        with sock:
+            sock.setblocking(False)
+            sock.bind((POD_ADDRESS, 0))
+            started = time.monotonic()
+            code = sock.connect_ex((address, port))
+            error = "" if code in (0, errno.EINPROGRESS) else os.strerror(code)
+            while True:
+                dropped = self.dropped_packets() - before
+                _, writable, _ = select.select([], [sock], [], 0)
+                answered = code == 0 or bool(writable)
+                if answered:
+                    failure = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                    error = os.strerror(failure) if failure else "connected"
+                waited = time.monotonic() - started
+                if dropped or answered or error or waited > timeout:
+                    return DeniedAttempt(name, f"{address}:{port}", dropped, answered, round(waited, 3), error)
+                time.sleep(0.01)

@@ -3,7 +3,9 @@
 
 Bounded in count and time: it stops at `max_requests`, at `max_seconds`, or when stopped, whichever comes
 first. Each record keeps when the request was sent and answered, so a test can look at the requests
-before, during and after an event.
+before, during and after an event. It runs as fast as the workers go, or at most at `pace(rate)`
+requests per second while a test only waits for something else (traffic keeps flowing without a core
+spent on it).
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
+
+from l7suite.loadgen import Http1Connection, request_bytes
 
 
 @dataclass(frozen=True)
@@ -30,8 +34,8 @@ class SteadyLoad:
     def __init__(self, url: str, key: Callable[[int, bytes], str | None] | None = None, host: str | None = None,
                  workers: int = 2, max_requests: int = 20000, max_seconds: float = 60.0, timeout: float = 5.0):
         parts = urlsplit(url)
-        self.host, self.port, self.path = parts.hostname or "127.0.0.1", parts.port, parts.path or "/"
-        self.headers = {"Host": host} if host else {}
+        self.host, self.port, self.path = parts.hostname or "127.0.0.1", parts.port or 80, parts.path or "/"
+        self.request = request_bytes("GET", self.path, f"{self.host}:{self.port}", {"Host": host} if host else {})
         self.key = key
         self.workers = workers
         self.max_requests = max_requests
@@ -43,6 +47,11 @@ class SteadyLoad:
         self._threads: list[threading.Thread] = []
         self.started = 0.0
         self.stopped = 0.0
+        self.rate: float | None = None  # requests per second over all workers; None: as fast as they go
+
+    def pace(self, rate: float | None) -> None:
+        """From now on send at most `rate` requests per second (over all workers); None: as fast as they go."""
+        self.rate = rate
 
     def __enter__(self) -> SteadyLoad:
         self.start()
@@ -73,7 +82,7 @@ class SteadyLoad:
                 and time.monotonic() - self.started < self.max_seconds)
 
     def _worker(self) -> None:
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+        conn = Http1Connection(self.host, self.port, timeout=self.timeout)
         try:
             while True:
                 with self._lock:
@@ -81,20 +90,16 @@ class SteadyLoad:
                         return
                 sent = time.monotonic()
                 try:
-                    conn.request("GET", self.path, headers=self.headers)
-                    resp = conn.getresponse()
-                    body = resp.read()
-                    record = Record(sent, time.monotonic(), resp.status,
-                                    self.key(resp.status, body) if self.key else None)
-                    if (resp.getheader("connection") or "").lower() == "close":
-                        conn.close()
+                    status, _, body = conn.request(self.request)
+                    record = Record(sent, time.monotonic(), status, self.key(status, body) if self.key else None)
                 except (OSError, http.client.HTTPException) as exc:
-                    conn.close()
-                    conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
                     record = Record(sent, time.monotonic(), 0, None, f"{type(exc).__name__}: {exc}"[:120])
                 with self._lock:
                     self.records.append(record)
                     self._lock.notify_all()
+                rate = self.rate
+                if rate:
+                    self._stop.wait(max(0.0, sent + self.workers / rate - time.monotonic()))
         finally:
             conn.close()
 

@@ -22,9 +22,10 @@ from envoy.service.discovery.v3 import ads_pb2_grpc, discovery_pb2
 from google.protobuf.any_pb2 import Any as AnyMessage
 from google.protobuf.message import Message
 
-from l7suite.envoy_resources import SHORT, TYPE_ORDER
+from l7suite.envoy_resources import CLUSTER, LISTENER, SHORT, TYPE_ORDER
 
 _WAKE = object()  # queued to a stream when the snapshot changed
+WILDCARD = (CLUSTER, LISTENER)  # types Envoy subscribes to as a whole; it asks for the others by name
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,24 @@ class XdsNack(RuntimeError):
     def __init__(self, events: list[XdsEvent]):
         self.events = events
         super().__init__("Envoy rejected the configuration (NACK): " + "; ".join(e.describe() for e in events))
+
+
+class XdsPending(TimeoutError):
+    """Envoy neither ACKed nor NACKed some types in time. `unacked`: type -> names Envoy has not acknowledged;
+    `unserved`: type -> names Envoy asked for that the snapshot does not hold."""
+
+    def __init__(self, timeout: float, unacked: dict[str, list[str]], unserved: dict[str, list[str]]):
+        self.timeout, self.unacked, self.unserved = timeout, unacked, unserved
+        names = ", ".join(SHORT.get(t, t) for t in unacked)
+        super().__init__(f"Envoy did not acknowledge {names} within {timeout:g}s")
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """Where each expected type stands after a wait: NACK events at the wanted version, and types still pending."""
+
+    nacks: list[XdsEvent]
+    pending: list[str]
 
 
 def _version_of(resources: dict[str, AnyMessage]) -> str:
@@ -78,6 +97,8 @@ class AdsServer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):
         self._server: grpc.Server | None = None
         self.events: list[XdsEvent] = []
         self.connections = 0  # streams opened since start, for reconnection checks
+        # type -> names Envoy asked for in its latest request of that type (empty: wildcard, all of them)
+        self.requested: dict[str, set[str]] = {}
 
     # ---- lifecycle -------------------------------------------------------------------------
     def start(self) -> int:
@@ -140,24 +161,62 @@ class AdsServer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):
         with self._lock:
             return [e for e in self.events if e.kind == "NACK"]
 
-    def wait_applied(self, versions: dict[str, str], timeout: float = 10.0) -> None:
-        """Wait until Envoy ACKed each type at the given version; raise XdsNack on a NACK of it."""
+    def wait_applied(self, versions: dict[str, str], timeout: float = 10.0, expect: set[str] | None = None) -> None:
+        """Wait until Envoy ACKed each expected type at the given version: XdsNack at the first NACK of one,
+        XdsPending when time runs out (see wait_settled for which types are expected)."""
+        settled = self.wait_settled(versions, timeout, expect, stop_at_nack=True)
+        if settled.nacks:
+            raise XdsNack(settled.nacks)
+        if settled.pending:
+            raise XdsPending(timeout, self.unacknowledged(settled.pending), self.unserved())
+
+    def wait_settled(self, versions: dict[str, str], timeout: float, expect: set[str] | None = None,
+                     stop_at_nack: bool = False) -> Settlement:
+        """Wait until each expected type is ACKed or NACKed at its version (or the first NACK, or timeout).
+
+        Expected, unless `expect` names the types: listeners and clusters (Envoy subscribes to all of them),
+        then, once those are answered, every other type Envoy has asked for by then. Envoy subscribes to
+        routes, endpoints and secrets while it processes the listeners and clusters that use them, before it
+        answers for those, and the stream is ordered: types nobody uses are never asked for and not awaited."""
         deadline = time.monotonic() + timeout
-        wanted = {t: v for t, v in versions.items() if self._resources.get(t)}
         with self._lock:
             while True:
+                answered = {(e.type_url, e.version) for e in self.events}
+                if expect is not None:
+                    wanted = {t: v for t, v in versions.items() if t in expect}
+                else:
+                    wanted = {t: versions[t] for t in WILDCARD if t in versions and self._resources.get(t)}
+                    if all((t, v) in answered for t, v in wanted.items()):
+                        wanted.update({t: versions[t] for t in self.requested if t not in WILDCARD and t in versions})
                 nacked = [e for e in self.events if e.kind == "NACK" and wanted.get(e.type_url) == e.version]
-                if nacked:
-                    raise XdsNack(nacked)
-                acked = {(e.type_url, e.version) for e in self.events if e.kind == "ACK"}
-                missing = [t for t, v in wanted.items() if (t, v) not in acked]
-                if not missing:
-                    return
+                pending = [t for t, v in wanted.items() if (t, v) not in answered]
+                if (nacked and stop_at_nack) or not pending:
+                    return Settlement(nacked, pending)
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    names = ", ".join(SHORT.get(t, t) for t in missing)
-                    raise TimeoutError(f"Envoy did not acknowledge {names} within {timeout:.0f}s")
+                    return Settlement(nacked, pending)
                 self._lock.wait(min(left, 0.2))
+
+    def unacknowledged(self, types: list[str]) -> dict[str, list[str]]:
+        """Names of these types Envoy has not acknowledged: all of them for LDS/CDS (wildcard), the requested
+        ones that exist for the others (all of them if Envoy never asked for the type)."""
+        with self._lock:
+            out = {}
+            for type_url in types:
+                available = set(self._resources.get(type_url, {}))
+                asked = self.requested.get(type_url)
+                out[type_url] = sorted(available & asked if asked else available)
+            return out
+
+    def unserved(self) -> dict[str, list[str]]:
+        """Names Envoy asked for (RDS, EDS, SDS) that the snapshot does not hold."""
+        with self._lock:
+            out = {}
+            for type_url, asked in self.requested.items():
+                missing = sorted(asked - set(self._resources.get(type_url, {})))
+                if missing:
+                    out[type_url] = missing
+            return out
 
     def _record(self, event: XdsEvent) -> None:
         with self._lock:
@@ -204,7 +263,7 @@ class AdsServer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):
                 return  # an answer to a response that was superseded: ignore, as xDS says
             if request.HasField("error_detail"):
                 self._record(XdsEvent(time.time(), request.type_url, "NACK", state.sent_version,
-                                      request.error_detail.message))
+                                      request.error_detail.message.strip()))
             elif state.acked_nonce == state.nonce:
                 # The same nonce a second time is no ACK but a new request: a cluster updated over CDS
                 # warms with a new EDS subscription and waits (and holds its CDS ACK) until it gets an
@@ -214,6 +273,8 @@ class AdsServer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):
                 state.acked_nonce = state.nonce
                 self._record(XdsEvent(time.time(), request.type_url, "ACK", state.sent_version))
         state.names = set(request.resource_names)
+        with self._lock:
+            self.requested[request.type_url] = set(request.resource_names)
 
     def _response_if_due(self, type_url: str, state: _TypeState) -> discovery_pb2.DiscoveryResponse | None:
         with self._lock:

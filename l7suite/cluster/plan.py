@@ -14,8 +14,9 @@ import yaml
 
 from l7suite.cluster.kindconfig import kind_config, render
 from l7suite.cluster.values import helm_values, value_files
-from l7suite.cluster.versions import CILIUM_CHART_REPO, DEFAULT_KIND_VERSION, KIND_NODE_IMAGES
+from l7suite.cluster.versions import CILIUM_CHART_REPO, DEFAULT_KIND_VERSION, node_image_for
 from l7suite.manifests import load_scenario, placeholders_in
+from l7suite.versions import NodeImageChoice
 
 CHART_ENVOY = "(the chart's envoy.image, read with `helm show values` at run time)"
 
@@ -27,7 +28,8 @@ class RunOptions:
     envoy_image: str | None = None
     kubeconfig: Path | None = None
     cluster_name: str = "l7suite"
-    keep_cluster: bool = False
+    keep_cluster: bool = False  # the kind cluster stays after the run
+    keep_namespaces: bool = False  # each scenario's namespace and stage objects stay after it ran
     preload: bool = False
     kind_version: str = DEFAULT_KIND_VERSION
 
@@ -51,10 +53,14 @@ class RunPlan:
     values: dict[str, Any]
     cilium_images: list[str]
     scenarios: list[ScenarioPlan] = field(default_factory=list)
+    # the kind node image, chosen inside the Cilium release's tested Kubernetes range (matrix.yaml)
+    node_image: NodeImageChoice | None = None
 
     @property
     def preload_images(self) -> list[str]:
-        if not self.options.preload:
+        """What `--preload-images` loads into the kind nodes: Cilium's images, then every scenario's
+        (none for a --kubeconfig cluster: the suite does not know how to load images into it)."""
+        if not self.options.preload or self.options.kubeconfig is not None:
             return []
         out: list[str] = []
         for image in self.cilium_images + [i for s in self.scenarios for i in s.images]:
@@ -90,10 +96,11 @@ def scenario_plan(name: str, manifests_dir: Path, notes: tuple[str, ...] = ()) -
 def build_plan(options: RunOptions, values_dir: Path, manifests_dir: Path, scenarios: list[str],
                notes: dict[str, list[str]] | None = None) -> RunPlan:
     existing = options.kubeconfig is not None
-    node_image = KIND_NODE_IMAGES[options.kind_version]
+    node = None if existing else node_image_for(options.kind_version, options.cilium_version)
     return RunPlan(
         options=options,
-        kind_config=None if existing else kind_config(options.cluster_name, node_image),
+        kind_config=None if node is None else kind_config(options.cluster_name, node.image),
+        node_image=node,
         chart=f"cilium {options.cilium_version} from {CILIUM_CHART_REPO}",
         value_files=value_files(values_dir, options.envoy_mode),
         values=helm_values(values_dir, options.cluster_name, options.envoy_mode, options.envoy_image,
@@ -108,17 +115,25 @@ def render_plan(plan: RunPlan) -> str:
     lines = ["e2e run plan (nothing was started)", ""]
     if o.kubeconfig:
         lines += [f"cluster: existing, through {o.kubeconfig} (checked for Cilium, Envoy and Hubble Relay; "
-                  "no kind, no Helm install)"]
+                  "no kind, no Helm install, no preload)"]
     else:
         lines += [f"cluster: kind cluster {o.cluster_name!r} (kind v{o.kind_version}; reused if it exists; "
-                  f"{'kept' if o.keep_cluster else 'deleted'} at the end)", "kind config:",
+                  f"{'kept' if o.keep_cluster else 'deleted'} at the end)"]
+        if plan.node_image is not None:
+            lines.append(f"kind node image: {plan.node_image.image} ({plan.node_image.reason})")
+        lines += ["kind config:",
                   _indent(render(plan.kind_config or {}))]
         lines += [f"helm: upgrade --install cilium, chart {plan.chart}, namespace kube-system",
                   "value files: " + ", ".join(str(p) for p in plan.value_files), "effective values:",
                   _indent(yaml.safe_dump(plan.values, sort_keys=True))]
     lines.append(f"envoy mode: {o.envoy_mode}" + (f", image {o.envoy_image}" if o.envoy_image else ""))
-    if o.preload:
-        lines += ["preload (docker pull, then kind load docker-image):"] + [f"  {i}" for i in plan.preload_images]
+    lines.append("scenario namespaces: " + ("kept after each scenario (--keep-namespaces)" if o.keep_namespaces
+                                            else "deleted after each scenario"))
+    if o.preload and o.kubeconfig is None:
+        lines += ["preload (docker pull, docker save --platform, kind load image-archive):"]
+        lines += [f"  {i}" for i in plan.preload_images]
+    elif o.preload:
+        lines.append("preload: not done on a --kubeconfig cluster (the nodes pull images themselves)")
     else:
         lines.append("preload: off (nodes pull images themselves; --preload-images to pull once on the host)")
     lines.append("scenarios:")

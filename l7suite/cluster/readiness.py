@@ -3,6 +3,11 @@
 A rollout counts only when the controller has seen the latest spec (observedGeneration >= generation)
 and its counts agree: for a DaemonSet, updated, ready and available equal desired (and desired > 0);
 for a Deployment, updated, ready and available replicas equal spec.replicas.
+
+The wait polls until every component is ready or its deadline passes. A read that fails transiently
+(the API server restarting, a 503 or 429; l7suite.cluster.kube.is_transient) is retried within the same
+deadline; any other error ends the wait at once. At the deadline the message names every component
+still pending with its last known state, and the last transient error if the API never answered.
 """
 
 from __future__ import annotations
@@ -12,7 +17,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wait_fixed
+from tenacity import RetryError, Retrying, retry_if_exception, retry_if_result, stop_after_delay, wait_fixed
+
+from l7suite.cluster.kube import is_transient
 
 
 @dataclass(frozen=True)
@@ -93,24 +100,46 @@ class NotReady(AssertionError):
 
 def wait_ready(get: Callable[[Component], dict[str, Any] | None], components: Sequence[Component],
                timeout: float, interval: float = 5.0,
-               progress: Callable[[str], None] = lambda line: None) -> list[Readiness]:
+               progress: Callable[[str], None] = lambda line: None,
+               retry_on: Callable[[BaseException], bool] = is_transient) -> list[Readiness]:
     """Poll until every component is ready or `timeout` passes; print a progress line per change."""
     started = time.monotonic()
     last: list[str] = []
+    known: dict[Component, Readiness] = {}
 
-    def poll() -> list[Readiness]:
-        states = [readiness(c, get(c)) for c in components]
-        line = "; ".join(f"{s.component.name}: {'ready' if s.ready else s.detail}" for s in states)
+    def report(line: str) -> None:
         if line != (last[-1] if last else None):
             last.append(line)
             progress(f"[{time.monotonic() - started:5.0f}s] {line}")
+
+    def poll() -> list[Readiness]:
+        states = []
+        for component in components:
+            try:
+                state = readiness(component, get(component))
+            except BaseException as exc:
+                if retry_on(exc):
+                    report(f"{component.name}: API error, retrying: {_first_line(exc)}")
+                raise
+            known[component] = state
+            states.append(state)
+        report("; ".join(f"{s.component.name}: {'ready' if s.ready else s.detail}" for s in states))
         return states
 
     retrying = Retrying(stop=stop_after_delay(timeout), wait=wait_fixed(interval),
-                        retry=retry_if_result(lambda states: not all(s.ready for s in states)))
+                        retry=retry_if_result(lambda states: not all(s.ready for s in states))
+                        | retry_if_exception(retry_on))
     try:
         return retrying(poll)
     except RetryError as exc:
-        states = exc.last_attempt.result()
-        pending = "\n".join(f"  {s.component}: {s.detail}" for s in states if not s.ready)
-        raise NotReady(f"not ready after {timeout:.0f}s:\n{pending}") from None
+        error = exc.last_attempt.exception() if exc.last_attempt.failed else None
+        pending = [known.get(c, Readiness(c, False, "never read")) for c in components]
+        lines = [f"  {s.component}: {s.detail}" for s in pending if not s.ready]
+        if error is not None:
+            lines.append(f"  last API error (retried until the deadline): {_first_line(error)}")
+        raise NotReady(f"not ready after {timeout:.0f}s:\n" + "\n".join(lines)) from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

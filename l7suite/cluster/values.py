@@ -2,8 +2,9 @@
 
 Base values (`values.yaml`) hold what every run needs; `envoy-embedded.yaml` turns the Envoy DaemonSet
 off for `--envoy-mode embedded`. Per-run additions: `k8sServiceHost` (kind names the API server's
-node `<cluster>-control-plane`), the `--envoy-image` override, and `useDigest: false` on every image
-when preloading (kind cannot load `tag@sha256` references: kubernetes-sigs/kind#4028).
+node `<cluster>-control-plane`), the `--envoy-image` override (DaemonSet mode only, see
+`refuse_envoy_image`), and `useDigest: false` on every image when preloading (kind cannot load
+`tag@sha256` references: kubernetes-sigs/kind#4028).
 """
 
 from __future__ import annotations
@@ -44,6 +45,19 @@ def without_digest(image: str) -> str:
     return image.split("@", 1)[0]
 
 
+def refuse_envoy_image(envoy_mode: str, envoy_image: str | None) -> None:
+    """`--envoy-image` with `--envoy-mode embedded` is refused: the Cilium chart reads `envoy.image` only in
+    the cilium-envoy DaemonSet template (install/kubernetes/cilium/templates/cilium-envoy/daemonset.yaml,
+    rendered only when `envoy.enabled`); the agent DaemonSet (templates/cilium-agent/daemonset.yaml) runs
+    `image`, whose Envoy is the one built into the agent image. The override would be silently ignored
+    and the run labelled with an Envoy it never ran."""
+    if envoy_mode == "embedded" and envoy_image:
+        raise ValueError(
+            f"--envoy-image {envoy_image} cannot be used with --envoy-mode embedded: in embedded mode Envoy runs "
+            "inside the cilium agent image and the Cilium chart reads envoy.image only for the cilium-envoy "
+            "DaemonSet, so the image would be ignored. Drop --envoy-image, or test it with --envoy-mode daemonset.")
+
+
 def value_files(values_dir: Path, envoy_mode: str) -> list[Path]:
     if envoy_mode not in ENVOY_MODES:
         raise ValueError(f"--envoy-mode {envoy_mode!r}: choose one of {', '.join(ENVOY_MODES)}")
@@ -55,6 +69,7 @@ def value_files(values_dir: Path, envoy_mode: str) -> list[Path]:
 
 def helm_values(values_dir: Path, cluster_name: str, envoy_mode: str, envoy_image: str | None,
                 preload: bool) -> dict[str, Any]:
+    refuse_envoy_image(envoy_mode, envoy_image)
     values: dict[str, Any] = {}
     for path in value_files(values_dir, envoy_mode):
         loaded = yaml.safe_load(path.read_text()) or {}

@@ -6,7 +6,6 @@ Every call has a deadline: a follow stream ends when the deadline passes, never 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -39,9 +38,15 @@ class FlowQuery:
         return request
 
 
+class HubbleUnavailable(RuntimeError):
+    """No answer from Hubble Relay; the message names the target (`label`) and the deadline."""
+
+
 class HubbleClient:
-    def __init__(self, target: str):
+    def __init__(self, target: str, label: str = ""):
         self.target = target
+        # what the target is, for messages (e.g. "Hubble Relay svc/hubble-relay:80 via port-forward ...")
+        self.label = label or f"Hubble Relay at {target}"
         self._channel = grpc.insecure_channel(target)
         self._stub = ObserverStub(self._channel)
 
@@ -61,7 +66,7 @@ class HubbleClient:
             yield from call
         except grpc.RpcError as exc:
             if exc.code() != grpc.StatusCode.DEADLINE_EXCEEDED:  # a follow stream ends this way
-                raise
+                raise HubbleUnavailable(f"{self.label}: GetFlows failed: {exc.code().name}: {exc.details()}") from None
         finally:
             call.cancel()
 
@@ -70,8 +75,7 @@ class HubbleClient:
 
     def wait_ready(self, timeout: float) -> None:
         """Wait until the channel connects (Relay may still be starting behind the port-forward)."""
-        grpc.channel_ready_future(self._channel).result(timeout=timeout)
-
-
-def now() -> float:
-    return time.time()
+        try:
+            grpc.channel_ready_future(self._channel).result(timeout=timeout)
+        except grpc.FutureTimeoutError:  # its message is empty: say what did not answer
+            raise HubbleUnavailable(f"{self.label}: no gRPC connection within {timeout:g}s") from None

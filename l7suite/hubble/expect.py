@@ -84,12 +84,12 @@ def observe(flow: Flow) -> dict[str, object]:
     return {
         "source_pod": _pod(flow.source),
         "destination_pod": _pod(flow.destination),
-        "verdict": Verdict.Name(flow.verdict),
-        "flow_type": FlowType.Name(flow.Type),
-        "traffic_direction": TrafficDirection.Name(flow.traffic_direction),
-        "observation_point": TraceObservationPoint.Name(flow.trace_observation_point),
+        "verdict": _enum_name(Verdict, flow.verdict),
+        "flow_type": _enum_name(FlowType, flow.Type),
+        "traffic_direction": _enum_name(TrafficDirection, flow.traffic_direction),
+        "observation_point": _enum_name(TraceObservationPoint, flow.trace_observation_point),
         "drop_reason": _enum_name(DropReason, flow.drop_reason_desc),
-        "l7_type": L7FlowType.Name(flow.l7.type) if flow.HasField("l7") else None,
+        "l7_type": _enum_name(L7FlowType, flow.l7.type) if flow.HasField("l7") else None,
         "http_method": http.method if http else None,
         "http_path": urlsplit(http.url).path if http else None,
         "http_code": (http.code or None) if http else None,
@@ -97,9 +97,11 @@ def observe(flow: Flow) -> dict[str, object]:
 
 
 def _enum_name(enum: Any, number: int) -> str:
+    """The value's name, or its number when our proto does not name it: proto3 enums are open, so a
+    newer Cilium's value (a new drop reason, observation point, verdict) arrives as a bare number."""
     try:
         return str(enum.Name(number))
-    except ValueError:  # a drop reason this minimal proto does not name
+    except ValueError:
         return str(number)
 
 

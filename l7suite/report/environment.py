@@ -36,6 +36,10 @@ KUBERNETES = "Kubernetes"
 KERNEL = "kernel"
 COMMIT = "suite commit"
 ORDER = (CILIUM, CILIUM_ENVOY, ENVOY, MODE, KIND, KUBERNETES, KERNEL, COMMIT)
+# Recorded by the e2e tier when it read the cluster (l7suite/cluster/observed.py); FACTS_FROM is present
+# exactly when CILIUM, CILIUM_ENVOY and MODE were read from the cluster rather than taken from options.
+RELAY_PORT = "Hubble Relay port"
+FACTS_FROM = "Cilium facts"
 
 
 @dataclass
@@ -56,6 +60,32 @@ class RunInfo:
         if data.get("schema") != SCHEMA:
             raise ValueError(f"{path}: schema {data.get('schema')!r}, this suite reads schema {SCHEMA}")
         return cls(**data)
+
+
+@dataclass(frozen=True)
+class E2ELabels:
+    """What an e2e run ran against, as its results are labelled (a row of the compatibility matrix)."""
+
+    cilium: str
+    envoy_image: str
+    mode: str
+    observed: bool  # read from the cluster (True) or taken from the options (False)
+
+
+def e2e_labels(cilium: str | None, envoy_image: str | None, mode: str | None,
+               recorded: Mapping[str, str]) -> E2ELabels:
+    """The cluster's own answer once the run has read it (`recorded` holds FACTS_FROM); before that, or
+    when it could not, the options. An embedded-mode run is never labelled with a cilium-envoy image:
+    the chart reads `envoy.image` only for the cilium-envoy DaemonSet (l7suite/cluster/values.py)."""
+    if recorded.get(FACTS_FROM):
+        return E2ELabels(recorded.get(CILIUM, "unknown"), recorded.get(CILIUM_ENVOY, "unknown"),
+                         recorded.get(MODE, "unknown"), True)
+    if mode == "embedded":
+        image = f"embedded in the agent image (Cilium {cilium or '?'})"
+    else:
+        image = envoy_image or f"chart default of Cilium {cilium or '?'}"
+    return E2ELabels(cilium or "unknown (no --cilium-version option)", image,
+                     mode or "unknown (no --envoy-mode option)", False)
 
 
 def git_commit(repo: Path = REPO_ROOT) -> str:

@@ -4,7 +4,8 @@
   mode. Its template always adds a Google Tag Manager script (analyticsEnable is hard-wired to true
   in @allurereport/plugin-awesome 3.18); it is cut out here, and the build fails if the page still
   mentions it, so an Allure upgrade that moves it cannot silently bring the analytics back.
-- Without Node: the self-contained pytest-html report that fixtures/reporting.py wrote into the
+- Without Node, or without the installed Allure (no `npm ci`: e2e_run goes on without npm): the
+  self-contained pytest-html report that fixtures/reporting.py wrote into the
   results folder during the run (PYTEST_HTML_FILE), with the same evidence.
 """
 
@@ -70,20 +71,23 @@ def build_with_allure(results: Path, output: Path, allure: Path = ALLURE_BIN, ke
 def build_fallback(results: Path, output: Path) -> None:
     source = results / PYTEST_HTML_FILE
     if not source.exists():
-        raise ReportError(f"Node is not available and {source} does not exist: the run wrote no pytest-html "
-                          "report (install the suite's package, which pins pytest-html, and rerun with --alluredir)")
+        raise ReportError(f"Allure is not available (Node + `npm ci`) and {source} does not exist: the run "
+                          "wrote no pytest-html report (install the suite's package, which pins pytest-html, "
+                          "and rerun with --alluredir)")
     shutil.copyfile(source, output)
 
 
-def build(results: Path, output: Path, engine: str = "auto") -> str:
-    """Write the report; returns the engine used ("allure" or "pytest-html")."""
+def build(results: Path, output: Path, engine: str = "auto", allure: Path = ALLURE_BIN) -> str:
+    """Write the report; returns the engine used ("allure" or "pytest-html"). `auto` takes Allure only when
+    both Node and the installed Allure are there: Node alone (npm absent, or `npm ci` not run) means the
+    pytest-html report the run wrote, not a failure to build any report."""
     if not any(results.glob("*-result.json")):
         raise ReportError(f"{results}: no Allure results (*-result.json): was pytest run with --alluredir {results}?")
     if engine == "auto":
-        engine = "allure" if shutil.which("node") else "pytest-html"
+        engine = "allure" if shutil.which("node") and allure.exists() else "pytest-html"
     output.parent.mkdir(parents=True, exist_ok=True)
     if engine == "allure":
-        build_with_allure(results, output)
+        build_with_allure(results, output, allure)
     elif engine == "pytest-html":
         build_fallback(results, output)
     else:

@@ -29,7 +29,9 @@ def qualified_listener(namespace: str, config: str, listener: str) -> str:
 @contextmanager
 def admin_on(kube: Kube, envoy_pod: str) -> Iterator[AdminClient]:
     with kube.port_forward("kube-system", f"pod/{envoy_pod}", ENVOY_ADMIN_PORT) as port:
-        yield AdminClient(f"http://127.0.0.1:{port}", timeout=30)
+        yield AdminClient(f"http://127.0.0.1:{port}", timeout=30,
+                          label=f"admin API of kube-system/{envoy_pod} (127.0.0.1:{ENVOY_ADMIN_PORT} in the pod, "
+                                f"port-forward 127.0.0.1:{port}; Helm envoy.debug.admin.enabled)")
 
 
 @contextmanager

@@ -35,7 +35,6 @@ TARGET = f"currencyservice.{NS}.svc.cluster.local:7000"
 GENERATED = "cilium-envoy-lb-currencyservice"
 CLUSTER = f"{NS}/currencyservice"
 CALLS = 30
-CEC_TIMEOUT = 120.0
 FLOW_TIMEOUT = 60.0
 # The Cluster of the reference says LEAST_REQUEST; after only lb-l7=enabled the operator leaves the
 # default (ROUND_ROBIN, not printed): that one field is compared in the last step.
@@ -60,9 +59,10 @@ def generated_cec(kube, want_lb_policy: str | None = None) -> dict:
         clusters = [r for r in obj["spec"].get("resources", []) if r.get("name") == CLUSTER]
         return want_lb_policy is not None and (not clusters or clusters[0].get("lbPolicy") != want_lb_policy)
 
-    obj = Retrying(stop=stop_after_delay(CEC_TIMEOUT), wait=wait_fixed(2), retry=retry_if_result(not_yet),
+    deadline = kube.timeouts.cec_generated  # l7suite/cluster/timeouts.py
+    obj = Retrying(stop=stop_after_delay(deadline), wait=wait_fixed(2), retry=retry_if_result(not_yet),
                    retry_error_callback=lambda state: state.outcome.result())(fetch)
-    assert obj is not None, f"CEC {NS}/{GENERATED} did not appear within {CEC_TIMEOUT:.0f}s"
+    assert obj is not None, f"CEC {NS}/{GENERATED} did not appear within {deadline:.0f}s (deadline cec_generated)"
     return obj
 
 

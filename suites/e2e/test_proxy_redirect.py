@@ -6,6 +6,12 @@ kind has no internet, so the "external" world is containers on kind's Docker net
 json-mock HTTP servers, reached by names cluster DNS resolves (headless Services with an EndpointSlice
 at the container's address). The stage `external-names` is proxy-policy with those names in place of
 *.github.com. Containers are named after the cluster and removed at the end, pass or fail.
+
+Before any request: the stage's policy is in force on every agent (apply_stage waits for the policy
+revision, l7suite/cluster/policy_revision.py), and both names resolve in cluster DNS from the client pod
+to their container's address, 3 times in a row (`dig +short`, every attempt logged and kept): a name
+that does not resolve yet would make curl fail with exit 6, which is neither the drop nor the redirect
+under test.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from tenacity import Retrying, retry_if_result, stop_after_delay, wait_fixed
 from l7suite.cluster import tools
 from l7suite.hubble.expect import FlowExpectation, wait_for_flows
 from l7suite.probes.curl import CURL_TIMED_OUT, CurlRequest, curl
+from l7suite.scenarios.dns import wait_resolvable
 from l7suite.scenarios.docker_side import (
     PROXY_IMAGE,
     TARGET_IMAGE,
@@ -49,7 +56,7 @@ FLOW_TIMEOUT = 60.0
 
 
 def url(name: str) -> str:
-    return f"http://{name}.{NS}.svc.cluster.local:{TARGET_PORT}/"
+    return f"http://{fqdn(name)}:{TARGET_PORT}/"
 
 
 @pytest.fixture(scope="module")
@@ -76,6 +83,10 @@ def scenario_variables(external) -> dict[str, str]:
     return {"PROXY_ADDRESS": external[1]["proxy"]}
 
 
+def fqdn(name: str) -> str:
+    return f"{name}.{NS}.svc.cluster.local"
+
+
 @pytest.fixture(scope="module")
 def names(scenario, external, tmp_path_factory) -> dict[str, str]:
     addresses = external[1]
@@ -84,6 +95,8 @@ def names(scenario, external, tmp_path_factory) -> dict[str, str]:
     path.write_text(yaml.safe_dump_all(objects, sort_keys=False))
     scenario.kube.apply(path)
     scenario.apply_stage("external-names")
+    wait_resolvable(scenario.kube.exec, NS, CLIENT, {fqdn(n): addresses[n] for n in (ALLOWED, DENIED)},
+                    scenario.kube.timeouts.converge, log=scenario.progress)
     return addresses
 
 

@@ -3,6 +3,13 @@
 Answers are checked where users see them (curl exit code, HTTP status, body) and Hubble must show the
 matching verdicts. Steps share one scenario (the module), in order: L3/L4 policy, L7 policy, then
 egress through Envoy to tie one request's flows together by X-Request-Id.
+
+After each stage, before any check: apply_stage waits until every Cilium agent runs the new policy
+revision (l7suite/cluster/policy_revision.py, as cilium-cli's connectivity test does), then the step
+converges on its expected answers (3 in a row within the `converge` deadline, every attempt logged and
+kept as evidence), and only then asserts on fresh requests. `PUT /v1/exhaust-port` is sent once, and
+only after the L7 policy answered 403 to a harmless request: starwars v2.1's deathstar panics and
+restarts on it when nothing stops it (the lab's "Panic: deathstar exploded").
 """
 
 from __future__ import annotations
@@ -11,6 +18,8 @@ import pytest
 
 from l7suite.hubble.expect import FlowExpectation, header, wait_for_flows, with_request_id
 from l7suite.probes.curl import CURL_TIMED_OUT, CurlRequest, curl
+from l7suite.scenarios.answers import all_of, answered, briefs, dropped
+from l7suite.scenarios.converge import converge
 
 SCENARIO = "starwars"
 NS = "starwars"
@@ -19,10 +28,24 @@ pytestmark = pytest.mark.e2e
 FLOW_TIMEOUT = 60.0
 LANDING = CurlRequest(f"http://deathstar.{NS}.svc.cluster.local/v1/request-landing", method="POST", max_time=2)
 EXHAUST = CurlRequest(f"http://deathstar.{NS}.svc.cluster.local/v1/exhaust-port", method="PUT", max_time=2)
+# Harmless, and denied by the L7 policy (only POST /v1/request-landing): proves the policy is in force
+# before the one request that would make the deathstar panic without it.
+INFO = CurlRequest(f"http://deathstar.{NS}.svc.cluster.local/v1/", max_time=2)
+LANDED = answered(200, "Ship landed")
+ACCESS_DENIED = answered(403, "Access denied")
 
 
-def test_l3l4_policy_drops_xwing_and_lands_tiefighter(scenario, hubble_flows):
+def settle(scenario, evidence, what: str, requests: list[tuple[str, CurlRequest]], checks) -> None:
+    """Converge on `checks` (one per request) before the step asserts; the attempts become evidence."""
+    names = [f"{pod} {req.method} {req.url.split('.local', 1)[-1]}" for pod, req in requests]
+    result = converge(what, lambda: [curl(scenario.kube.exec, NS, pod, req) for pod, req in requests],
+                      all_of(*checks), scenario.kube.timeouts.converge, describe=briefs(names), log=scenario.progress)
+    evidence.text(f"converged: {what}", result.lines())
+
+
+def test_l3l4_policy_drops_xwing_and_lands_tiefighter(scenario, hubble_flows, evidence):
     scenario.apply_stage("l4-policy")
+    settle(scenario, evidence, "L3/L4 policy", [("xwing", LANDING), ("tiefighter", LANDING)], [dropped, LANDED])
     hubble_flows.restart()
 
     xwing = curl(scenario.kube.exec, NS, "xwing", LANDING)
@@ -39,8 +62,10 @@ def test_l3l4_policy_drops_xwing_and_lands_tiefighter(scenario, hubble_flows):
     ], FLOW_TIMEOUT)
 
 
-def test_l7_policy_denies_exhaust_port_and_allows_landing(scenario, hubble_flows):
+def test_l7_policy_denies_exhaust_port_and_allows_landing(scenario, hubble_flows, evidence):
     scenario.apply_stage("l7-policy")
+    settle(scenario, evidence, "L7 policy", [("tiefighter", INFO), ("tiefighter", LANDING)],
+           [ACCESS_DENIED, LANDED])
     hubble_flows.restart()
 
     denied = curl(scenario.kube.exec, NS, "tiefighter", EXHAUST)
@@ -62,8 +87,9 @@ def test_l7_policy_denies_exhaust_port_and_allows_landing(scenario, hubble_flows
     ], FLOW_TIMEOUT)
 
 
-def test_request_id_ties_egress_and_ingress_flows(scenario, hubble_flows):
+def test_request_id_ties_egress_and_ingress_flows(scenario, hubble_flows, evidence):
     scenario.apply_stage("tiefighter-egress")
+    settle(scenario, evidence, "tiefighter egress policy", [("tiefighter", LANDING)], [LANDED])
     hubble_flows.restart()
 
     landed = curl(scenario.kube.exec, NS, "tiefighter", LANDING)

@@ -1,40 +1,113 @@
 """Each scenario's assertions can fail: the suite run against a broken copy of its manifests
-(`--manifests-dir`) fails, with a message a release engineer can read."""
+(`--manifests-dir`) fails, with a message a release engineer can read.
 
+Broken copies of different scenarios share one child run (one manifests folder, their modules run one after
+the other: a child's start-up is most of its cost); each test then finds its own module's failure and
+message in that run's output. Copies of the same scenario need runs of their own; those runs are
+independent (own manifests folder, own Envoys and ports), so they are started together.
+"""
+
+import re
 import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from subprocess import Popen, TimeoutExpired
 
 import pytest
 
 from l7suite import MANIFESTS_DIR
-from suites.envoy.subprocess_pytest import run_pytest
+from suites.envoy.subprocess_pytest import start_pytest
 
-# scenario, test module, {file: [(old, new)]}, text the failure must show
-BROKEN = [
-    pytest.param("weighted-lb", "suites/envoy/test_weighted_lb.py",
-                 {"cec.yaml": [("weight: 80", "weight: 50"), ("weight: 20", "weight: 50")]},
-                 "deathstar share", id="weighted-lb-50-50"),
-    pytest.param("circuit-breaker", "suites/envoy/test_circuit_breaker.py",
-                 {"ccec.yaml": [("max_requests: 2", "max_requests: 1000"),
-                                ("max_pending_requests: 1", "max_pending_requests: 1000")]},
-                 "no 503 at concurrency 4", id="circuit-breaker-no-limits"),
-    pytest.param("circuit-breaker", "suites/envoy/test_circuit_breaker.py",
-                 {"ccec.yaml": [("connect_timeout: 5s", "connect_timeout: -1s")]},
-                 "Envoy rejected Cluster (NACK): Invalid duration", id="circuit-breaker-nack"),
-]
+CHILD_TIMEOUT = 120  # seconds for one child run of a scenario module
 
 
-@pytest.mark.parametrize("scenario, module, edits, expected", BROKEN)
-def test_broken_manifests_fail_readably(scenario, module, edits, expected, suite_envoy_version, tmp_path):
-    shutil.copytree(MANIFESTS_DIR / scenario, tmp_path / scenario)
-    for file, replacements in edits.items():
-        path = tmp_path / scenario / file
+@dataclass(frozen=True)
+class Broken:
+    scenario: str
+    module: str  # the test module that must fail
+    edits: dict[str, list[tuple[str, str]]]  # file -> [(old, new)]
+    expected: str  # text the failure must show
+
+
+BROKEN = {
+    "weighted-lb-50-50": Broken("weighted-lb", "suites/envoy/test_weighted_lb.py",
+                                {"cec.yaml": [("weight: 80", "weight: 50"), ("weight: 20", "weight: 50")]},
+                                "deathstar share"),
+    "circuit-breaker-no-limits": Broken("circuit-breaker", "suites/envoy/test_circuit_breaker.py",
+                                        {"ccec.yaml": [("max_requests: 2", "max_requests: 1000"),
+                                                       ("max_pending_requests: 1", "max_pending_requests: 1000")]},
+                                        "no 503 at concurrency 4"),
+    "circuit-breaker-nack": Broken("circuit-breaker", "suites/envoy/test_circuit_breaker.py",
+                                   {"ccec.yaml": [("connect_timeout: 5s", "connect_timeout: -1s")]},
+                                   "Envoy rejected Cluster (NACK): Invalid duration"),
+}
+
+
+@dataclass
+class ChildRun:
+    process: Popen | None  # None: a copy could not be broken (see `problem`)
+    log: Path
+    problem: str = ""
+
+
+def break_copy(case: Broken, root: Path) -> str:
+    """Copy the scenario under root and apply the edits; a message if an edit no longer applies."""
+    shutil.copytree(MANIFESTS_DIR / case.scenario, root / case.scenario)
+    for file, replacements in case.edits.items():
+        path = root / case.scenario / file
         text = path.read_text()
         for old, new in replacements:
-            assert old in text, f"{old!r} not in {path}: update this test with the manifest"
+            if old not in text:
+                return f"{old!r} not in {path}: update this test with the manifest"
             text = text.replace(old, new)
         path.write_text(text)
-    result = run_pytest(module, "-q", "-p", "no:pytest_kind", "--envoy-version", suite_envoy_version,
-                        "--manifests-dir", str(tmp_path))
-    output = result.stdout + result.stderr
-    assert result.returncode == 1, output
-    assert expected in output, output
+    return ""
+
+
+def child_groups() -> list[list[str]]:
+    """The cases of each child run: no two copies of one scenario in a run (they would share its folder)."""
+    groups: list[list[str]] = []
+    for name, case in BROKEN.items():
+        group = next((g for g in groups if all(BROKEN[n].scenario != case.scenario for n in g)), None)
+        if group is None:
+            groups.append(group := [])
+        group.append(name)
+    return groups
+
+
+@pytest.fixture(scope="module")
+def child_runs(suite_envoy_version, tmp_path_factory):
+    runs: dict[str, ChildRun] = {}
+    try:
+        for group in child_groups():
+            root = tmp_path_factory.mktemp("broken")
+            problem = "\n".join(p for p in (break_copy(BROKEN[name], root) for name in group) if p)
+            modules = list(dict.fromkeys(BROKEN[name].module for name in group))
+            process = None if problem else start_pytest(
+                *modules, "-q", "-p", "no:pytest_kind", "--envoy-version", suite_envoy_version,
+                "--manifests-dir", str(root), env={}, log=root / "child.log")
+            runs.update({name: ChildRun(process, root / "child.log", problem) for name in group})
+        yield runs
+    finally:
+        for run in runs.values():
+            if run.process is not None and run.process.poll() is None:
+                run.process.kill()
+                run.process.wait()
+
+
+@pytest.mark.parametrize("name", list(BROKEN))
+def test_broken_manifests_fail_readably(name, child_runs):
+    run, case = child_runs[name], BROKEN[name]
+    if run.process is None:
+        pytest.fail(run.problem, pytrace=False)
+    try:
+        returncode = run.process.wait(CHILD_TIMEOUT)
+    except TimeoutExpired:
+        run.process.kill()
+        run.process.wait()
+        pytest.fail(f"the child run did not end within {CHILD_TIMEOUT} s:\n{run.log.read_text()}", pytrace=False)
+    output = run.log.read_text()
+    assert returncode == 1, output
+    # the failure is this scenario's: its module is in the -ra summary (FAILED, or ERROR when setup failed)
+    assert re.search(rf"^(FAILED|ERROR) {re.escape(case.module)}::", output, re.MULTILINE), output
+    assert case.expected in output, output

@@ -1,11 +1,18 @@
-"""Nothing outlives a run: no Envoy process, no listening port, after a pass, a failure, Ctrl-C or kill -9."""
+"""Nothing outlives a run: no Envoy process, no listening port, after a pass, a failure, Ctrl-C or kill -9.
+
+The four child runs are independent (own scenario, own Envoy, own ports; the checks pick each run's sockets
+by the processes that hold them), so they are started together and each test then ends its own: the module
+lasts about as long as one child's start, not four.
+"""
 
 import contextlib
 import ctypes
 import json
 import os
 import signal
+import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -72,19 +79,43 @@ def wait_for(predicate, timeout: float) -> bool:
     while time.monotonic() < deadline:
         if predicate():
             return True
-        time.sleep(0.1)
+        time.sleep(0.02)
     return predicate()
 
 
-@pytest.mark.parametrize("ending", list(EXIT))
-def test_nothing_is_left_behind(ending, suite_envoy_version, tmp_path):
+@dataclass
+class Probe:
+    child: subprocess.Popen
+    out: Path  # where the probe writes what it holds
+    log: Path
+
+
+@pytest.fixture(scope="module")
+def probes(suite_envoy_version, tmp_path_factory):
+    """One child run of the probe per ending, all started at once; each waits for its test's signal."""
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(36, 1)  # PR_SET_CHILD_SUBREAPER
-    out = tmp_path / "probe.json"
-    mode = "hang" if ending in ("interrupt", "kill") else ending
-    child = start_pytest(PROBE, "-q", "-p", "no:pytest_kind", "--envoy-version", suite_envoy_version,
-                         env={"L7SUITE_PROBE_OUT": str(out), "L7SUITE_PROBE_MODE": mode}, log=tmp_path / "log")
+    started: dict[str, Probe] = {}
     try:
-        assert wait_for(out.exists, 60), "the probe never started its scenario:\n" + (tmp_path / "log").read_text()
+        for ending in EXIT:
+            folder = tmp_path_factory.mktemp(f"probe-{ending}")
+            out, log = folder / "probe.json", folder / "log"
+            mode = "hang" if ending in ("interrupt", "kill") else ending
+            child = start_pytest(PROBE, "-q", "-p", "no:pytest_kind", "--envoy-version", suite_envoy_version,
+                                 env={"L7SUITE_PROBE_OUT": str(out), "L7SUITE_PROBE_MODE": mode}, log=log)
+            started[ending] = Probe(child, out, log)
+        yield started
+    finally:
+        for probe in started.values():
+            if probe.child.poll() is None:
+                probe.child.kill()
+                probe.child.wait()
+
+
+@pytest.mark.parametrize("ending", list(EXIT))
+def test_nothing_is_left_behind(ending, probes):
+    child, out, log = probes[ending].child, probes[ending].out, probes[ending].log
+    try:
+        assert wait_for(out.exists, 60), "the probe never started its scenario:\n" + log.read_text()
         held = json.loads(out.read_text())
         held_inodes = socket_inodes([child.pid, held["envoy_pid"]])
         ours = {inode: port for inode, port in listening_sockets().items() if inode in held_inodes}
@@ -94,7 +125,7 @@ def test_nothing_is_left_behind(ending, suite_envoy_version, tmp_path):
             child.send_signal(signal.SIGINT)
         elif ending == "kill":
             child.kill()
-        assert child.wait(60) == EXIT[ending], (tmp_path / "log").read_text()
+        assert child.wait(60) == EXIT[ending], log.read_text()
     finally:
         if child.poll() is None:
             child.kill()

@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from l7suite.scenarios.weighted_lb import listener_url
 from l7suite.stats import DEFAULT_ALPHA, check_share
 from l7suite.steady import SteadyLoad, failures, summarize
 from l7suite.updates import stage_configs, translate_update
@@ -33,7 +34,7 @@ def switch(scenario_run, report_lines):
     update = translate_update(run, stage_configs(run, STAGE))
     listeners_before = run.admin.listeners()
     counters_before = run.admin.stats(LISTENER_COUNTERS)
-    url = run.url_for_service("exam", "deathstar") + "/v1/"
+    url = listener_url(run) + "/v1/"  # where empire-to-deathstar redirects (weighted-lb CEC: backendServices)
     with SteadyLoad(url, key=group, host=HOST, workers=2, max_requests=BEFORE + AFTER + 5000,
                     max_seconds=90) as load:
         load.wait_for(BEFORE)

@@ -1,6 +1,9 @@
 """Weighted L7 load balancing, the lab's exam: CEC deathstar-lb sends 80% to deathstar, 20% to darkstar.
 
 The lab counts 100 curl answers by eye; here 1,000 requests are checked with an exact binomial test.
+Requests go where Cilium sends tiefighter's: the listener that the empire-to-deathstar policy redirects
+to (`toPorts[].listener`); the CEC lists the Services under `backendServices` (EDS only, no Service
+redirect). Why that shape: suites/e2e/test_weighted_lb.py.
 """
 
 import json
@@ -8,12 +11,12 @@ import json
 import pytest
 
 from l7suite.loadgen import run_requests
+from l7suite.scenarios.weighted_lb import HOST, listener_url, redirected_listener
 from l7suite.stats import DEFAULT_ALPHA, check_share
 
 SCENARIO = "weighted-lb"
 REQUESTS = 1000  # power >= 0.999 against a 70/30 split at this size (suites/unit/test_stats.py)
 EXPECTED = {"deathstar": 0.8, "darkstar": 0.2}
-HOST = "deathstar.exam.svc.cluster.local"
 
 
 def hostname(status: int, headers: dict, body: bytes) -> str | None:
@@ -22,8 +25,7 @@ def hostname(status: int, headers: dict, body: bytes) -> str | None:
 
 @pytest.fixture(scope="module")
 def answers(scenario_run):
-    url = scenario_run.url_for_service("exam", "deathstar") + "/v1/"
-    return run_requests(url, REQUESTS, host=HOST, key=hostname, deadline=60)
+    return run_requests(listener_url(scenario_run) + "/v1/", REQUESTS, host=HOST, key=hostname, deadline=60)
 
 
 def groups(answers) -> dict[str, int]:
@@ -57,4 +59,12 @@ def test_every_replica_serves(answers, scenario_run):
 
 
 def test_listener_is_named_like_cilium_names_it(scenario_run):
+    assert redirected_listener(scenario_run.scenario.objects) == "exam/deathstar-lb/lb-listener"
     assert "exam/deathstar-lb/lb-listener" in scenario_run.admin.listeners()
+
+
+def test_backend_services_are_not_redirected(scenario_run):
+    # backendServices: the agent serves their endpoints over EDS and registers no Service redirect
+    # (pkg/ciliumenvoyconfig/cec_manager.go: addK8sServiceRedirects reads spec.services only).
+    with pytest.raises(KeyError):
+        scenario_run.url_for_service("exam", "deathstar")

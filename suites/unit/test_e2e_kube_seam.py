@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import gc
+import os
+import time
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from l7suite.cluster import tools
-from l7suite.cluster.kube import Kube, forwarded_port
+from l7suite.cluster.kube import Kube, PortForwardError, forwarded_port
 from l7suite.cluster.scenario import ScenarioRun
 from l7suite.manifests import ManifestError, load_scenario
 
@@ -72,3 +78,66 @@ def test_unknown_stage_names_the_known_ones(tmp_path):
     scenario = ScenarioRun(Kube(tmp_path / "kc", Recorder()), load_scenario("starwars"))
     with pytest.raises(ManifestError, match="no stage 'l9'; stages: l4-policy, l7-policy, tiefighter-egress"):
         scenario.apply_stage("l9")
+
+
+# --- port-forward: a real child process (a stand-in kubectl printing kubectl's own lines) -----------
+
+def stand_in_kubectl(tmp_path: Path, script: str) -> str:
+    """An executable named kubectl that records its pid, then runs `script` (sh)."""
+    path = tmp_path / "kubectl"
+    path.write_text(f"#!/bin/sh\necho $$ > {tmp_path / 'pid'}\n{script}\n")
+    path.chmod(0o755)
+    return str(path)
+
+
+def gone(tmp_path: Path) -> bool:
+    pid = int((tmp_path / "pid").read_text())
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return Path(f"/proc/{pid}/stat").read_text().split(")")[1].split()[0] == "Z"  # not reaped yet
+
+
+@contextmanager
+def resource_warnings() -> Iterator[list[warnings.WarningMessage]]:
+    """Every ResourceWarning raised in the block, unclosed pipes included (collected before it ends)."""
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always", ResourceWarning)
+        found: list[warnings.WarningMessage] = []
+        yield found
+        gc.collect()
+        found += [w for w in seen if issubclass(w.category, ResourceWarning)]
+
+
+def test_port_forward_yields_the_port_then_stops_kubectl_and_closes_its_pipes(tmp_path):
+    kubectl = stand_in_kubectl(tmp_path, "echo 'Forwarding from 127.0.0.1:40123 -> 80'\nexec sleep 30")
+    kube = Kube(tmp_path / "kc", Recorder(), kubectl=kubectl)
+    with resource_warnings() as leaked, kube.port_forward("kube-system", "svc/hubble-relay", 80, timeout=10) as port:
+        assert port == 40123
+    assert [str(w.message) for w in leaked] == [] and gone(tmp_path)
+
+
+def test_port_forward_that_prints_nothing_gives_up_at_its_deadline(tmp_path):
+    # kubectl waiting on an API server that does not answer prints nothing: the wait must not block
+    kubectl = stand_in_kubectl(tmp_path, "exec sleep 8")
+    kube = Kube(tmp_path / "kc", Recorder(), kubectl=kubectl)
+    started = time.monotonic()
+    late = r"kube-system/svc/hubble-relay:80 printed no 'Forwarding from' line within 0.5s"
+    with resource_warnings() as leaked, pytest.raises(PortForwardError, match=late), \
+            kube.port_forward("kube-system", "svc/hubble-relay", 80, timeout=0.5):
+        pass
+    assert time.monotonic() - started < 4
+    assert [str(w.message) for w in leaked] == [] and gone(tmp_path)
+
+
+def test_port_forward_that_fails_names_kubectls_error(tmp_path):
+    # kubectl's message for a missing Service (kubectl helpers.go: "Error from server (%s): %s")
+    error = 'Error from server (NotFound): services "hubble-relay" not found'
+    kubectl = stand_in_kubectl(tmp_path, f"echo '{error}' >&2\nexit 1")
+    kube = Kube(tmp_path / "kc", Recorder(), kubectl=kubectl)
+    with resource_warnings() as leaked, pytest.raises(PortForwardError) as failed, \
+            kube.port_forward("kube-system", "svc/hubble-relay", 80, timeout=10):
+        pass
+    assert str(failed.value) == f"kubectl port-forward kube-system/svc/hubble-relay:80 exited 1: {error}"
+    assert [str(w.message) for w in leaked] == []

@@ -16,7 +16,7 @@ from l7suite import MANIFESTS_DIR, REPO_ROOT
 from l7suite.cluster import tools
 from l7suite.cluster.kube import Kube
 from l7suite.cluster.plan import RunOptions, build_plan, render_plan
-from l7suite.cluster.shared import SharedClusterFailed, read_state, shared_kubeconfig
+from l7suite.cluster.shared import SharedClusterFailed, attempted, read_state, shared_kubeconfig
 from l7suite.manifests import load_scenario
 from l7suite.scenarios.envoy_admin import dump_names_regex, dumped_names, overflow_counters, qualified_listener
 from l7suite.scenarios.nodes import PodNotFound, pod_of_deployment
@@ -55,6 +55,20 @@ def test_a_failed_bring_up_fails_the_other_workers_at_once(tmp_path):
         shared_kubeconfig(tmp_path, "ci", broken)
     with pytest.raises(SharedClusterFailed, match="helm exited 1"):
         shared_kubeconfig(tmp_path, "ci", lambda: Path("never"))
+
+
+def test_the_controller_deletes_a_cluster_whose_worker_died_mid_bring_up(tmp_path):
+    # the attempt is recorded before bring-up starts: a worker killed with -9 records nothing after it
+    during: dict[str, str] = {}
+
+    def bring_up() -> Path:
+        during.update(read_state(tmp_path, "ci"))
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        shared_kubeconfig(tmp_path, "ci", bring_up)
+    assert attempted(during) and attempted(read_state(tmp_path, "ci"))
+    assert not attempted(read_state(tmp_path, "never-started"))
 
 
 def test_two_runs_with_two_clusters_share_no_state(tmp_path):

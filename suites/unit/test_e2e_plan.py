@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ from l7suite import MANIFESTS_DIR, REPO_ROOT
 from l7suite.cluster.kindconfig import kind_config
 from l7suite.cluster.plan import RunOptions, build_plan, render_plan
 from l7suite.cluster.values import helm_values, merge
+from suites.unit.e2e_plugin_run import run_e2e_plugin
 
 VALUES_DIR = MANIFESTS_DIR / "cilium"
 NODE = "kindest/node:v1.36.1@sha256:3489c7674813ba5d8b1a9977baea8a6e553784dab7b84759d1014dbd78f7ebd5"
@@ -87,3 +89,25 @@ def test_pytest_plan_prints_the_plan_and_touches_nothing(tmp_path):
 def test_values_files_are_plain_yaml_mappings():
     for path in Path(VALUES_DIR).glob("*.yaml"):
         assert isinstance(yaml.safe_load(path.read_text()), dict), path
+
+
+def _pytest(tmp_path, *args: str) -> subprocess.CompletedProcess:
+    """pytest on a module of tmp_path with the e2e plugin and no tools on PATH."""
+    return run_e2e_plugin(tmp_path, "test_module.py", *args, env={"L7_OUT": str(tmp_path / "run.json")})
+
+
+def test_the_run_preloads_the_images_its_plan_prints(tmp_path):
+    # one plan object: the run's `e2e_plan` is the plan `--plan` prints for the same options and tests
+    (tmp_path / "test_module.py").write_text(
+        "import json, os\nimport pytest\n\nSCENARIO = 'weighted-lb'\npytestmark = pytest.mark.e2e\n\n"
+        "def test_records_the_plan(e2e_plan):\n"
+        "    with open(os.environ['L7_OUT'], 'w') as out:\n"
+        "        json.dump(e2e_plan.preload_images, out)\n")
+    ran = _pytest(tmp_path, "--preload-images", "--cilium-version", "1.19.3")
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    planned = _pytest(tmp_path, "--plan", "--preload-images", "--cilium-version", "1.19.3")
+    assert planned.returncode == 0, planned.stdout + planned.stderr
+    block = planned.stdout.split("\npreload (", 1)[1].split("\n", 1)[1]
+    listed = [line.strip() for line in block.split("scenarios:", 1)[0].splitlines()]
+    assert json.loads((tmp_path / "run.json").read_text()) == listed
+    assert "quay.io/cilium/starwars:v2.1" in listed and "quay.io/cilium/json-mock:v1.3.8" in listed

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from l7suite.cluster import tools
+from l7suite.cluster.kube import is_transient
 from l7suite.cluster.readiness import (
     Component,
     NotReady,
@@ -88,3 +90,71 @@ def test_wait_reports_progress_and_returns_once_ready():
 def test_wait_is_bounded_and_names_what_is_pending():
     with pytest.raises(NotReady, match=r"deployment/metrics-server \(kube-system\): not found"):
         wait_ready(lambda c: None, [DEPLOY], timeout=0.2, interval=0.05)
+
+
+# --- transient API errors: retried within the deadline; real ones end the wait at once ----------------
+
+ERRORS = json.loads((DATA / "kubectl_errors.json").read_text())
+
+
+def kubectl_failure(stderr: str) -> tools.CommandFailed:
+    return tools.CommandFailed(tools.Completed(("kubectl", "get", "deployment"), 1, "", stderr + "\n"))
+
+
+@pytest.mark.parametrize("recorded", ERRORS, ids=[e["source"] for e in ERRORS])
+def test_kubectl_errors_are_told_transient_or_real(recorded):
+    assert is_transient(kubectl_failure(recorded["stderr"])) is recorded["transient"]
+
+
+def test_kubectl_that_hung_is_transient_and_other_exceptions_are_not():
+    hung = tools.Completed(("kubectl",), 124, "", "kubectl ...: no answer within 30s")  # tools.run's timeout
+    assert is_transient(tools.CommandFailed(hung))
+    assert not is_transient(ValueError("Expecting value: line 1 column 1 (char 0)"))
+
+
+def test_wait_retries_while_the_api_server_restarts():
+    transient = [e["stderr"] for e in ERRORS if e["transient"]]
+    answers: list = [kubectl_failure(line) for line in transient]
+    answers.append(recorded("k8s_deployment_metrics_server_ready.json"))
+    lines: list[str] = []
+
+    def get(component):
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    result = wait_ready(get, [DEPLOY], timeout=5, interval=0.01, progress=lines.append)
+    assert result == [Readiness(DEPLOY, True, "replicas 1, updated 1, ready 1, available 1")]
+    assert answers == [] and "metrics-server: API error, retrying: " in lines[0]
+
+
+def test_a_real_api_error_ends_the_wait_at_once():
+    forbidden = next(e["stderr"] for e in ERRORS if "Forbidden" in e["stderr"])
+    calls: list[Component] = []
+
+    def get(component):
+        calls.append(component)
+        raise kubectl_failure(forbidden)
+
+    with pytest.raises(tools.CommandFailed, match="cannot list resource"):
+        wait_ready(get, [DEPLOY], timeout=5, interval=0.01)
+    assert calls == [DEPLOY]
+
+
+def test_an_api_that_never_answers_names_what_is_pending_and_the_last_error():
+    refused = ERRORS[0]["stderr"]
+    states = {DS: recorded("k8s_daemonset_kube_proxy_ready.json")}
+
+    def get(component):
+        if component in states:
+            return states[component]
+        raise kubectl_failure(refused)
+
+    with pytest.raises(NotReady) as failed:
+        wait_ready(get, [DS, DEPLOY], timeout=0.3, interval=0.05)
+    lines = str(failed.value).splitlines()
+    assert lines[0] == "not ready after 0s:"
+    assert lines[1] == "  deployment/metrics-server (kube-system): never read"
+    assert lines[2].startswith("  last API error (retried until the deadline): `kubectl get deployment` exited 1: "
+                               "The connection to the server 127.0.0.1:6443 was refused")

@@ -89,3 +89,13 @@ def test_x_request_id_ties_the_flows_of_one_request():
     request_id = header(egress, "x-request-id")
     assert request_id == "298a0581-a614-406d-9fb7-f3dd2aff38a2"
     assert with_request_id([egress, other, ingress], request_id) == [egress, ingress]
+
+
+def test_enum_values_newer_than_our_proto_show_as_numbers_not_errors():
+    # proto3 enums are open: a newer Cilium's verdict, observation point or drop reason reaches us over
+    # gRPC as a bare number, and the listing must still render (and say which number it was).
+    newer = Flow(verdict=8, trace_observation_point=14, drop_reason_desc=209, source=Endpoint(
+        namespace="default", pod_name="xwing"))
+    expectation = FlowExpectation("xwing dropped", source_pod="default/xwing", verdict="DROPPED")
+    assert (expectation.mismatches(newer), describe(newer)) == (
+        ["verdict 8 != DROPPED"], "default/xwing -> ? TRAFFIC_DIRECTION_UNKNOWN UNKNOWN_TYPE 14 209 8")

@@ -39,10 +39,10 @@ def test_newer_hubble_fields_are_ignored_not_errors():
     assert eks.is_reply.value is False and eks.HasField("is_reply")
 
 
-def test_l7_flow_of_another_protocol_keeps_type_and_latency():
+def test_l7_flow_of_another_protocol_keeps_type_latency_and_record():
     kafka = recorded_flows()[4]
-    assert (observe(kafka)["flow_type"], kafka.l7.type, kafka.l7.latency_ns, kafka.l7.WhichOneof("record")) == (
-        "L7", 1, 10, None)
+    assert (observe(kafka)["flow_type"], kafka.l7.type, kafka.l7.latency_ns, kafka.l7.WhichOneof("record"),
+            kafka.l7.kafka.api_key) == ("L7", 1, 10, "kafka", "1234")
 
 
 @pytest.mark.parametrize("name, expected", [

@@ -1,8 +1,5 @@
 """matrix.yaml, the one versions file: the real file is consistent, and each broken variant is refused."""
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -10,17 +7,21 @@ import yaml
 
 from l7suite import REPO_ROOT
 from l7suite.cluster.values import ENVOY_MODES
-from l7suite.versions import cilium_releases, envoy_modes, envoy_versions, minor_of, nightly_matrix
+from l7suite.versions import cilium_releases, envoy_modes, envoy_versions, kind_node_images, minor_of, nightly_matrix
 
 PIN = ("quay.io/cilium/cilium-envoy:v1.37.6-1789133542-cbec91f666af0bf742da986d43832932dbb26b82"
        "@sha256:af7382699576b9e65e9184efa52eeca0b58aea70ad6e511bf260c91d9f740463")
 
 
-def write(tmp_path: Path, releases, modes=("daemonset", "embedded")) -> Path:
+NODE = "kindest/node:v1.33.12@sha256:3f5c8443c620245e4d355cfe09e96a91ead32ceaa569d3f1ca9edf0cb2fe2ff4"
+
+
+def write(tmp_path: Path, releases, modes=("daemonset", "embedded"), kind=None) -> Path:
     path = tmp_path / "matrix.yaml"
     path.write_text(yaml.safe_dump({
         "envoy": {"default": "1.38", "versions": ["1.38.3"]},
         "cilium": {"releases": releases, "envoy_modes": list(modes)},
+        "kind": kind if kind is not None else {"0.32.0": [NODE]},
     }))
     return path
 
@@ -55,16 +56,6 @@ def test_nightly_matrix_is_releases_times_modes_with_unique_names():
     assert first["name"] == f"e2e-cilium-{first['cilium']}-{first['mode']}"
 
 
-def test_the_workflow_one_liner_prints_json_github_can_read():
-    # .github/workflows/nightly.yml runs exactly this in its setup job
-    done = subprocess.run([sys.executable, "-c", "import json; from l7suite.versions import nightly_matrix; "
-                           "print(json.dumps(nightly_matrix(), separators=(',', ':')))"],
-                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout) == nightly_matrix()
-    assert "\n" not in done.stdout.strip(), "GITHUB_OUTPUT takes one line"
-
-
 def test_adding_a_release_is_one_line(tmp_path):
     text = (REPO_ROOT / "matrix.yaml").read_text()
     before = len(cilium_releases())
@@ -79,7 +70,10 @@ def test_adding_a_release_is_one_line(tmp_path):
 # --- broken variants are refused, each with a message naming the problem ---
 
 @pytest.mark.parametrize("releases, message", [
-    ([{"version": "1.20.2"}], "is {version, envoy_image}"),
+    ([{"version": "1.20.2"}], "is {version, envoy_image, kubernetes}"),
+    ([{"version": "1.20.2", "envoy_image": PIN, "k8s": "1.30-1.33"}], "is {version, envoy_image, kubernetes}"),
+    ([{"version": "1.20.2", "envoy_image": PIN, "kubernetes": "1.33"}], "is not MIN-MAX"),
+    ([{"version": "1.20.2", "envoy_image": PIN, "kubernetes": "1.33-1.30"}], "is not MIN-MAX"),
     ([{"version": "1.20.2", "envoy_image": ""}], "is not repository:tag@sha256"),
     ([{"version": "1.20.2", "envoy_image": "quay.io/cilium/cilium-envoy:v1.37.6"}], "is not repository:tag@sha256"),
     ([{"version": "1.20.2", "envoy_image": PIN[:-1]}], "is not repository:tag@sha256"),
@@ -97,3 +91,15 @@ def test_inconsistent_releases_are_refused(tmp_path, releases, message):
 def test_empty_or_duplicate_modes_are_refused(tmp_path, modes):
     with pytest.raises(ValueError, match="envoy_modes"):
         envoy_modes(write(tmp_path, [{"version": "1.20.2", "envoy_image": PIN}], modes))
+
+
+@pytest.mark.parametrize("kind, message", [
+    ({}, "no kind releases"),
+    ({"0.32": [NODE]}, "expected an X.Y.Z key"),
+    ({"0.32.0": []}, "expected an X.Y.Z key"),
+    ({"0.32.0": [NODE.split("@")[0]]}, "is not kindest/node:vX.Y.Z@sha256"),
+    ({"0.32.0": ["kindest/node:latest"]}, "is not kindest/node:vX.Y.Z@sha256"),
+])
+def test_unpinned_or_malformed_kind_node_images_are_refused(tmp_path, kind, message):
+    with pytest.raises(ValueError, match=message):
+        kind_node_images(write(tmp_path, [{"version": "1.20.2", "envoy_image": PIN}], kind=kind))

@@ -1,9 +1,11 @@
 """The run's files and each result's labels and parameters, from a real allure-pytest run."""
 
 import json
+from types import SimpleNamespace
 
 import pytest
 
+from fixtures import reporting
 from l7suite.report import environment, names
 from l7suite.report.environment import RunInfo
 from l7suite.report.results import read_results
@@ -35,8 +37,13 @@ def test_run_file_round_trips_and_rejects_other_schemas(tmp_path):
         RunInfo.read(tmp_path / environment.RUN_FILE)
 
 
+EMBEDDED = "embedded in the agent image (Cilium 1.18.9)"
+
+
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory):
+    # an embedded-mode run given an --envoy-image (the e2e tier refuses that; this sample has no e2e test):
+    # its labels still name the Envoy it ran, inside the agent, never the image the chart would ignore
     return make_run(tmp_path_factory.mktemp("run"), "--cilium-version", "1.18.9",
                     "--envoy-image", "quay.io/cilium/cilium-envoy:v1.34.4", "--envoy-mode", "embedded")
 
@@ -45,7 +52,7 @@ def test_every_fact_is_written_or_said_unknown(sample):
     facts = parse_properties((sample / environment.PROPERTIES_FILE).read_text())
     assert list(facts)[:len(environment.ORDER)] == list(environment.ORDER)
     assert facts[environment.CILIUM] == "1.18.9 (requested)"
-    assert facts[environment.CILIUM_ENVOY] == "quay.io/cilium/cilium-envoy:v1.34.4"
+    assert facts[environment.CILIUM_ENVOY] == EMBEDDED
     assert facts[environment.MODE] == "embedded"
     assert facts[environment.KUBERNETES].startswith("unknown")
     assert facts[environment.COMMIT] == environment.git_commit()
@@ -59,7 +66,7 @@ def test_each_result_has_tier_scenario_check_and_version_parameters(sample):
     assert {c: (r.status, r.tier, r.scenario) for c, r in results.items()} == {
         PASSING: ("passed", "report", SCENARIO), FAILING: ("failed", "report", SCENARIO)}
     assert results[PASSING].parameters == {
-        names.CILIUM_VERSION: "1.18.9", names.CILIUM_ENVOY_IMAGE: "quay.io/cilium/cilium-envoy:v1.34.4",
+        names.CILIUM_VERSION: "1.18.9", names.CILIUM_ENVOY_IMAGE: EMBEDDED,
         names.ENVOY_VERSION: "unknown (not recorded)", names.ENVOY_MODE: "embedded"}
 
 
@@ -80,3 +87,24 @@ def test_the_fallback_report_is_written_alongside_with_the_evidence(sample):
     page = (sample / "pytest-html.html").read_text()
     assert PASSING in page and FAILING in page
     assert "weighted split (chart)" in page and "image/svg+xml" in page
+
+
+def test_facts_an_xdist_worker_recorded_reach_the_controller_that_writes_the_run_files(monkeypatch):
+    # the e2e cluster fixture records what the cluster runs in a worker; the controller, which writes
+    # environment.properties, learns it from the worker's reports (serialised as xdist does)
+    facts = {environment.CILIUM: "1.18.14", environment.MODE: "daemonset", environment.FACTS_FROM: "the cluster"}
+    worker = SimpleNamespace(stash=pytest.Stash())
+    worker.stash[reporting.RECORDED] = dict(facts)
+    item = SimpleNamespace(config=worker, user_properties=[("other", "kept")])
+    wrapper = reporting.pytest_runtest_makereport(item, None)
+    next(wrapper)
+    report = pytest.TestReport("suites/e2e/test_x.py::test_a", ("suites/e2e/test_x.py", 1, "test_a"), {},
+                               "passed", None, "call", user_properties=item.user_properties)
+    with pytest.raises(StopIteration):
+        wrapper.send(report)
+    controller = SimpleNamespace(stash=pytest.Stash())
+    controller.stash[reporting.RECORDED] = {}
+    monkeypatch.setattr(reporting, "_CONFIG", controller)
+    reporting.pytest_runtest_logreport(pytest.TestReport._from_json(report._to_json()))
+    assert controller.stash[reporting.RECORDED] == facts
+    assert report.user_properties == [("other", "kept"), (reporting.RECORDED_PROPERTY, facts)]

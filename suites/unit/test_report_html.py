@@ -51,3 +51,11 @@ def test_fallback_without_a_pytest_html_report_explains(tmp_path):
     (results / html.PYTEST_HTML_FILE).unlink()
     with pytest.raises(html.ReportError, match="wrote no pytest-html report"):
         html.build(results, tmp_path / "r.html", engine="pytest-html")
+
+
+def test_node_without_installed_allure_builds_the_pytest_html_report(tmp_path, monkeypatch):
+    # e2e_run goes on without npm (it says "the report will be pytest-html's"); Node alone on PATH must
+    # not pick Allure and then fail on node_modules/.bin/allure being absent.
+    monkeypatch.setattr(html.shutil, "which", lambda name: f"/usr/bin/{name}")  # node is there
+    results = make_run(tmp_path / "run")
+    assert html.build(results, tmp_path / "r.html", allure=tmp_path / "no-allure") == "pytest-html"

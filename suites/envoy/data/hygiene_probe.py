@@ -13,12 +13,16 @@ def test_probe(scenario_run):
     ports = [run.ads.port, int(run.admin.base_url.rsplit(":", 1)[1]), *run.translated.listener_ports.values(),
              *(b.port for b in run.standins.all())]
     out = Path(os.environ["L7SUITE_PROBE_OUT"])
-    out.write_text(json.dumps({"envoy_pid": run.envoy.pid, "ports": ports}))
-    go = out.with_suffix(".go")  # the parent checks what we hold before we end
-    for _ in range(300):
+    written = out.with_suffix(".partial")  # renamed into place: the parent never reads a half-written file
+    written.write_text(json.dumps({"envoy_pid": run.envoy.pid, "ports": ports}))
+    written.replace(out)
+    # The parent checks what we hold before we end. It starts the four probes at once and comes to this one
+    # after the tests of the others (each bounded by its own waits): wait up to 5 minutes.
+    go = out.with_suffix(".go")
+    for _ in range(15000):
         if go.exists():
             break
-        time.sleep(0.1)
+        time.sleep(0.02)
     mode = os.environ["L7SUITE_PROBE_MODE"]
     if mode == "fail":
         raise AssertionError("deliberate failure")
