@@ -49,6 +49,10 @@ FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
          "--remote-debugging-port=0")
 
 
+# DevTools' answer to a Runtime.evaluate that a navigation overtook (the old document went away)
+NAVIGATING = "Inspected target navigated or closed"
+
+
 class BrowserError(RuntimeError):
     """Chromium could not be started or did not answer; the message says what happened."""
 
@@ -134,11 +138,17 @@ class Page:
         return result["result"].get("value")
 
     def wait_for(self, expression: str, timeout: float = 20) -> Any:
-        """Poll a JS expression until it is truthy; its last value otherwise (the caller asserts)."""
+        """Poll a JS expression until it is truthy; its last value otherwise (the caller asserts).
+        A poll that meets a navigation (the page being replaced) counts as "not yet"."""
         deadline = time.monotonic() + timeout
         value = None
         while time.monotonic() < deadline:
-            value = self.evaluate(expression)
+            try:
+                value = self.evaluate(expression)
+            except BrowserError as exc:
+                if NAVIGATING not in str(exc):
+                    raise
+                value = None
             if value:
                 return value
             time.sleep(0.2)
