@@ -39,6 +39,15 @@ from l7suite.translate import Translated
 from l7suite.verdicts import ACK, Outcome, Verdict
 from l7suite.versions import UnknownVersion, envoy_versions
 
+# Set on Ctrl-C: a version's thread (a daemon, still running until the process ends) starts no further
+# Envoy and makes no further files once the main thread has stopped the Envoys and removes their folder.
+_CANCELLED = threading.Event()
+
+
+class Cancelled(Exception):
+    """The check was interrupted; raised in a version's thread that was about to start an Envoy."""
+
+
 CHECK_TIMEOUT = 10.0  # seconds Envoy gets to ACK everything and make its listeners active (`--timeout`)
 CONTEXT_KINDS = ("Service", "Deployment", "StatefulSet", "Pod", "CiliumNetworkPolicy",
                  "CiliumClusterwideNetworkPolicy", "Namespace")
@@ -160,6 +169,8 @@ def check_on(version: str, binary: Path, configs: list[K8sObject], context: list
              timeout: float, workdir: Path) -> tuple[dict[int, Outcome], set[int]]:
     """Load `configs` into one Envoy of `version`: the verdict of each config (by id), and the configs whose
     NO ACK comes from another config's cluster waiting for endpoints nobody serves."""
+    if _CANCELLED.is_set():
+        raise Cancelled(f"Envoy {version} not started: the check was interrupted")
     # one Envoy's files in a folder of its own under the check's
     scenario = Scenario("check", Path.cwd(), [*context, *configs])
     run = EnvoyScenario(scenario, binary, Path(tempfile.mkdtemp(prefix=f"envoy-{version}-", dir=workdir)),
@@ -340,6 +351,7 @@ def _run_versions(versions: list[str], binaries: dict[str, Path], configs: list[
                   context: list[K8sObject], timeout: float, side_by_side: bool) -> dict[str, dict[int, Outcome]]:
     results: dict[str, dict[int, Outcome]] = {}
     errors: dict[str, Exception] = {}
+    _CANCELLED.clear()
     # Every Envoy's files live under one folder, removed when the check ends, also on Ctrl-C (after the
     # Envoys are stopped: they die with the process anyway, PR_SET_PDEATHSIG).
     with tempfile.TemporaryDirectory(prefix="l7suite-check-", ignore_cleanup_errors=True) as root:
@@ -362,6 +374,7 @@ def _run_versions(versions: list[str], binaries: dict[str, Path], configs: list[
                 for thread in threads:
                     thread.join()
         except BaseException:
+            _CANCELLED.set()  # before stop_all: no thread starts an Envoy stop_all would not see
             stop_all()
             raise
     for version, exc in errors.items():
