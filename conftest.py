@@ -1,10 +1,10 @@
 """Root conftest: only wires the pytest glue in fixtures/ (each module registers its own options)."""
 
 pytest_plugins = [
-    "fixtures.common",
-    "fixtures.envoy_tier",
-    "fixtures.envoy_schedule",
+    "fixtures.manifest_options",
+    "fixtures.envoy_runs",
+    "fixtures.xdist_schedule",
     "fixtures.reporting",
-    "fixtures.e2e",
-    "fixtures.e2e_record",
+    "fixtures.e2e_cluster",
+    "fixtures.e2e_recording",
 ]

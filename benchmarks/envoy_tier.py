@@ -2,7 +2,7 @@
 
 Runs the whole envoy tier as `tox -e envoy` does (`pytest suites/envoy --envoy-version all -n 2
 --dist loadscope --alluredir ...`, with tox's PYTHONDONTWRITEBYTECODE=1; units of work as
-fixtures/envoy_schedule.py makes them) and prints:
+fixtures/xdist_schedule.py makes them) and prints:
 - the wall time of each run, the CPU time it used (and what other processes used meanwhile: a machine that
   is not idle inflates every figure), and how busy each xdist worker was;
 - the time per scenario (test module) and per Envoy version: setup + call + teardown of its tests, from

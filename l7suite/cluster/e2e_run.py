@@ -43,7 +43,7 @@ from types import FrameType
 
 from l7suite import REPO_ROOT
 from l7suite.cluster import prereqs, record, tools
-from l7suite.cluster.shared import READY_ENV, ready_kubeconfig
+from l7suite.cluster.shared_cluster import READY_ENV, ready_kubeconfig
 from l7suite.cluster.timeouts import Timeouts, current
 
 NO_TESTS_COLLECTED = 5  # pytest's exit code when a marker leaves nothing to run
@@ -121,7 +121,7 @@ def step_one_cluster(args: Sequence[str], ready_file: Path) -> Path | None:
     Not "a kind cluster of that name exists": after a bring-up that failed past `kind create` (e.g. the
     Helm install), the half-made cluster exists too, and step 2 adopting it would fail every disruptive
     test with a misleading reason (and wait out `adopt_ready` first). The `cluster` fixture writes
-    `ready_file` only once the cluster is ready (l7suite/cluster/shared.py mark_ready)."""
+    `ready_file` only once the cluster is ready (l7suite/cluster/shared_cluster.py mark_ready)."""
     if option_value(args, "--kubeconfig"):
         return None  # the user's cluster: both steps use it as given
     return ready_kubeconfig(ready_file)

@@ -32,8 +32,8 @@ from l7suite.cluster.kube import Kube, is_transient
 from l7suite.cluster.plan import CHART_ENVOY, RunPlan
 from l7suite.cluster.readiness import NotReady, cilium_components, wait_ready
 from l7suite.cluster.timeouts import Timeouts, current
-from l7suite.cluster.values import without_digest
-from l7suite.cluster.versions import CILIUM_CHART_REPO
+from l7suite.cluster.helm_values import without_digest
+from l7suite.cluster.tool_pins import CILIUM_CHART_REPO
 
 Progress = Callable[[str], None]
 TAIL = 2000  # characters of a failed command's output kept in the message

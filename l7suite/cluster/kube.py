@@ -32,7 +32,7 @@ from typing import IO, Any
 
 from l7suite.cluster import record, tools
 from l7suite.cluster.timeouts import Timeouts, current
-from l7suite.probes import ExecResult
+from l7suite.traffic.pod_probes import ExecResult
 
 FORWARDING = re.compile(r"Forwarding from 127\.0\.0\.1:(\d+) -> (\d+)")
 

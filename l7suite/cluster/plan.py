@@ -13,8 +13,8 @@ from typing import Any
 import yaml
 
 from l7suite.cluster.kindconfig import kind_config, render
-from l7suite.cluster.values import helm_values, value_files
-from l7suite.cluster.versions import CILIUM_CHART_REPO, DEFAULT_KIND_VERSION, node_image_for
+from l7suite.cluster.helm_values import helm_values, value_files
+from l7suite.cluster.tool_pins import CILIUM_CHART_REPO, DEFAULT_KIND_VERSION, node_image_for
 from l7suite.manifests import load_scenario, placeholders_in
 from l7suite.versions import NodeImageChoice
 

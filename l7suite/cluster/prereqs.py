@@ -11,7 +11,7 @@ import sys
 from dataclasses import dataclass
 
 from l7suite.cluster import tools
-from l7suite.cluster.versions import KIND_NODE_IMAGES, MIN_HELM, MIN_KUBECTL, version_tuple
+from l7suite.cluster.tool_pins import KIND_NODE_IMAGES, MIN_HELM, MIN_KUBECTL, version_tuple
 
 PROBE_TIMEOUT = 10.0
 

@@ -1,6 +1,6 @@
 """`--record DIR`: what an e2e run asked of the outside world, kept so that a first real run teaches us.
 
-Turned on by `pytest suites/e2e --record DIR` (fixtures/e2e_record.py) or `tox -e e2e -- --record DIR`.
+Turned on by `pytest suites/e2e --record DIR` (fixtures/e2e_recording.py) or `tox -e e2e -- --record DIR`.
 Every process of the run (the runner, the pytest controller, each xdist worker) writes files of its
 own, named `<host>-<pid>`, so nothing is ever written by two processes; the folder is passed to child
 processes in L7SUITE_E2E_RECORD. Layout:

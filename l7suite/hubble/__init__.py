@@ -1,5 +1,5 @@
-"""Hubble flows: a minimal proto of Hubble's API, a GetFlows client, a jsonpb parser, and a matcher.
+"""Hubble flows: a GetFlows client of Hubble Relay, a jsonpb parser, and a matcher of expected flows.
 
-`hubble_min_pb2*.py` are generated from `hubble_min.proto` by grpcio-tools (see `codegen.py`);
-a unit test regenerates them and compares, so the committed files cannot drift from the proto.
+The messages come from `l7suite/protos/hubble_min.proto` (Hubble's own field numbers and types);
+`python -m l7suite.protos.regenerate` makes its Python modules.
 """

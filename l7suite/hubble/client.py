@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from l7suite.hubble.hubble_min_pb2 import Flow, FlowFilter, GetFlowsRequest, GetFlowsResponse
-from l7suite.hubble.hubble_min_pb2_grpc import ObserverStub
+from l7suite.protos.hubble_min_pb2 import Flow, FlowFilter, GetFlowsRequest, GetFlowsResponse
+from l7suite.protos.hubble_min_pb2_grpc import ObserverStub
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wait_fixed
 
-from l7suite.hubble.hubble_min_pb2 import (
+from l7suite.protos.hubble_min_pb2 import (
     DropReason,
     Endpoint,
     Flow,

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from google.protobuf import json_format
 
-from l7suite.hubble.hubble_min_pb2 import Flow, GetFlowsResponse
+from l7suite.protos.hubble_min_pb2 import Flow, GetFlowsResponse
 
 # Top-level keys only a Flow has: a line made of these is a bare Flow (what `to_json(flow)` writes),
 # which would parse as an empty GetFlowsResponse and drop out of a replay unnoticed.

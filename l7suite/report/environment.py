@@ -76,7 +76,7 @@ def e2e_labels(cilium: str | None, envoy_image: str | None, mode: str | None,
                recorded: Mapping[str, str]) -> E2ELabels:
     """The cluster's own answer once the run has read it (`recorded` holds FACTS_FROM); before that, or
     when it could not, the options. An embedded-mode run is never labelled with a cilium-envoy image:
-    the chart reads `envoy.image` only for the cilium-envoy DaemonSet (l7suite/cluster/values.py)."""
+    the chart reads `envoy.image` only for the cilium-envoy DaemonSet (l7suite/cluster/helm_values.py)."""
     if recorded.get(FACTS_FROM):
         return E2ELabels(recorded.get(CILIUM, "unknown"), recorded.get(CILIUM_ENVOY, "unknown"),
                          recorded.get(MODE, "unknown"), True)

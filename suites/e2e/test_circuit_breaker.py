@@ -4,7 +4,7 @@ echo-service; fortio at concurrency 1, 2 and 4 from the fortio pod.
 One client is always served; four clients overflow and get 503s, which cilium-envoy counts as
 upstream_rq_{active,pending}_overflow. Which cilium-envoy: the one on the fortio pod's node, because
 Cilium redirects a Service's L7 load balancing to the proxy where the connection starts
-(l7suite/scenarios/envoy_admin.py says where that was read).
+(l7suite/cluster/cilium_envoy_admin.py says where that was read).
 """
 
 from __future__ import annotations
@@ -12,15 +12,15 @@ from __future__ import annotations
 import pytest
 
 from l7suite.hubble.expect import FlowExpectation, wait_for_flows
-from l7suite.probes.fortio import FortioResult, fortio_load
-from l7suite.scenarios.envoy_admin import (
+from l7suite.traffic.pod_probes.fortio import FortioResult, fortio_load
+from l7suite.cluster.cilium_envoy_admin import (
     admin_near,
     dump_names_regex,
     dumped_names,
     overflow_counters,
     qualified_listener,
 )
-from l7suite.scenarios.nodes import pod_of_deployment
+from l7suite.cluster.nodes import pod_of_deployment
 
 SCENARIO = "circuit-breaker"
 NS = "circuit-break"

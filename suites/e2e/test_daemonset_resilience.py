@@ -41,12 +41,12 @@ import pytest
 from l7suite.cluster import tools
 from l7suite.cluster.readiness import Component, wait_ready
 from l7suite.hubble.expect import FlowExpectation, wait_for_flows
-from l7suite.probes import ExecResult
-from l7suite.probes.curl import CurlRequest, curl
-from l7suite.scenarios.answers import answered, brief
-from l7suite.scenarios.converge import converge
-from l7suite.scenarios.nodes import AGENT_SELECTOR, ENVOY_SELECTOR, agent_pod_on, node_of, nodes, ready_pods
-from l7suite.scenarios.resilience import (
+from l7suite.traffic.pod_probes import ExecResult
+from l7suite.traffic.pod_probes.curl import CurlRequest, curl
+from l7suite.traffic.pod_probes.answers import answered, brief
+from l7suite.cluster.converge import converge
+from l7suite.cluster.nodes import AGENT_SELECTOR, ENVOY_SELECTOR, agent_pod_on, node_of, nodes, ready_pods
+from l7suite.traffic.pod_probes.steady_in_pod import (
     ENVOY_CONFIG_KINDS,
     PROC_SCAN,
     envoy_configs_outside,

@@ -14,10 +14,10 @@ from tenacity import Retrying, retry_if_result, stop_after_delay, wait_fixed
 
 from l7suite.hubble.expect import FlowExpectation, match, wait_for_flows
 from l7suite.manifests import load_scenario
-from l7suite.scenarios.cec_compare import compare_specs, render
-from l7suite.scenarios.envoy_admin import admin_near, qualified_listener
-from l7suite.scenarios.grpc import grpc_calls, host_requests
-from l7suite.scenarios.nodes import ready_pods
+from l7suite.cluster.cec_compare import compare_specs, render
+from l7suite.cluster.cilium_envoy_admin import admin_near, qualified_listener
+from l7suite.traffic.pod_probes.grpcurl import grpc_calls, host_requests
+from l7suite.cluster.nodes import ready_pods
 
 SCENARIO = "grpc-lb-annotations"
 NS = "grpc"

@@ -24,9 +24,9 @@ from tenacity import Retrying, retry_if_result, stop_after_delay, wait_fixed
 
 from l7suite.cluster import tools
 from l7suite.hubble.expect import FlowExpectation, wait_for_flows
-from l7suite.probes.curl import CURL_TIMED_OUT, CurlRequest, curl
-from l7suite.scenarios.dns import wait_resolvable
-from l7suite.scenarios.docker_side import (
+from l7suite.traffic.pod_probes.curl import CURL_TIMED_OUT, CurlRequest, curl
+from l7suite.cluster.cluster_dns import wait_resolvable
+from l7suite.cluster.docker_side import (
     PROXY_IMAGE,
     TARGET_IMAGE,
     TARGET_PORT,
@@ -35,8 +35,8 @@ from l7suite.scenarios.docker_side import (
     connected_to,
     external_name_objects,
 )
-from l7suite.scenarios.envoy_admin import dump_names_regex, dumped_names, listeners_and_dump, qualified_listener
-from l7suite.scenarios.nodes import nodes
+from l7suite.cluster.cilium_envoy_admin import dump_names_regex, dumped_names, listeners_and_dump, qualified_listener
+from l7suite.cluster.nodes import nodes
 
 SCENARIO = "proxy-redirect"
 NS = "proxy"

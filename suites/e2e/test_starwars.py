@@ -17,9 +17,9 @@ from __future__ import annotations
 import pytest
 
 from l7suite.hubble.expect import FlowExpectation, header, wait_for_flows, with_request_id
-from l7suite.probes.curl import CURL_TIMED_OUT, CurlRequest, curl
-from l7suite.scenarios.answers import all_of, answered, briefs, dropped
-from l7suite.scenarios.converge import converge
+from l7suite.traffic.pod_probes.curl import CURL_TIMED_OUT, CurlRequest, curl
+from l7suite.traffic.pod_probes.answers import all_of, answered, briefs, dropped
+from l7suite.cluster.converge import converge
 
 SCENARIO = "starwars"
 NS = "starwars"

@@ -2,7 +2,7 @@
 darkstar; the empire-to-deathstar CNP sends them through its lb-listener; xwing is dropped.
 
 The lab counts 100 answers by eye; here 1,000 requests in one exec are checked with the envoy tier's
-exact binomial test (l7suite/stats.py, alpha 1e-4: false-failure rate <= 1e-4 per run; at n = 1,000
+exact binomial test (l7suite/traffic/share_stats.py, alpha 1e-4: false-failure rate <= 1e-4 per run; at n = 1,000
 it rejects a 70/30 split with probability >= 0.999, suites/unit/test_stats.py).
 
 Shape of the scenario: the CEC names deathstar and darkstar under `spec.backendServices`, not
@@ -37,13 +37,13 @@ from __future__ import annotations
 import pytest
 
 from l7suite.hubble.expect import FlowExpectation, wait_for_flows
-from l7suite.probes.curl import CURL_TIMED_OUT, CurlRequest, curl
-from l7suite.scenarios.answers import answered, brief, dropped
-from l7suite.scenarios.converge import converge
-from l7suite.scenarios.envoy_admin import dumped_names, listeners_and_dump, qualified_listener
-from l7suite.scenarios.hostnames import groups, hostname_batch
-from l7suite.scenarios.nodes import pod_of_deployment, ready_pods
-from l7suite.stats import DEFAULT_ALPHA, check_share
+from l7suite.traffic.pod_probes.curl import CURL_TIMED_OUT, CurlRequest, curl
+from l7suite.traffic.pod_probes.answers import answered, brief, dropped
+from l7suite.cluster.converge import converge
+from l7suite.cluster.cilium_envoy_admin import dumped_names, listeners_and_dump, qualified_listener
+from l7suite.traffic.pod_probes.hostnames import groups, hostname_batch
+from l7suite.cluster.nodes import pod_of_deployment, ready_pods
+from l7suite.traffic.share_stats import DEFAULT_ALPHA, check_share
 
 SCENARIO = "weighted-lb"
 NS = "exam"

@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 
 from l7suite import REPO_ROOT
-from l7suite.check import run_check
-from l7suite.verdicts import Verdict
+from l7suite.envoy.config_check import run_check
+from l7suite.envoy.verdicts import Verdict
 
 DATA = Path(__file__).parent / "data" / "check"
 # NO ACK needs a wait; Envoy ACKs these configs in well under a second, so 4 s is ample and keeps the test short

@@ -12,7 +12,7 @@ level 4 the delay is what keeps more than 3 requests in flight, so it stays ther
 
 import pytest
 
-from l7suite.loadgen import run_requests
+from l7suite.traffic.http_requests import run_requests
 
 SCENARIO = "circuit-breaker"
 CLUSTER = "circuit-break/echo-service"

@@ -1,6 +1,6 @@
 """Config compatibility: every CiliumEnvoyConfig under the manifests folder, translated as the agent does, is
 taken by every supported Envoy version. The terminal summary prints a table per version with the verdict of
-each scenario: ACK, NACK, NO ACK in N s or INVALID (l7suite/verdicts.py)."""
+each scenario: ACK, NACK, NO ACK in N s or INVALID (l7suite/envoy/verdicts.py)."""
 
 import re
 import shutil
@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.envoy_tier import open_scenario, record_compat
+from fixtures.envoy_runs import open_scenario, record_compat
 from l7suite import MANIFESTS_DIR
-from l7suite.envoy_tier import ScenarioConfigError, outcome_of
+from l7suite.envoy.scenario_run import ScenarioConfigError, outcome_of
 from l7suite.manifests import ManifestError, available_scenarios
-from l7suite.verdicts import ACK, Verdict
+from l7suite.envoy.verdicts import ACK, Verdict
 from suites.envoy.subprocess_pytest import run_pytest
 
 SCENARIO = "all"

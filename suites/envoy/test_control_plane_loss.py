@@ -15,7 +15,7 @@ import time
 import pytest
 
 from l7suite.scenarios.weighted_lb import listener_url
-from l7suite.steady import SteadyLoad, failures, summarize
+from l7suite.traffic.steady_load import SteadyLoad, failures, summarize
 
 SCENARIO = "weighted-lb"
 HOST = "deathstar.exam.svc.cluster.local"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from l7suite.egress_allowlist import (
+from l7suite.scenarios.egress_allowlist import (
     LISTENER_NAME,
     STAT_PREFIX,
     TlsTarget,
@@ -19,11 +19,11 @@ from l7suite.egress_allowlist import (
     allowlist_resources,
     https_get,
 )
-from l7suite.envoy_tier import EnvoyScenario
+from l7suite.envoy.scenario_run import EnvoyScenario
 from l7suite.manifests import ManifestError, Scenario, load_scenario
-from l7suite.tls_certs import make_certificate
-from l7suite.translate import free_loopback_port
-from l7suite.xds_server import XdsNack
+from l7suite.standins.tls_certs import make_certificate
+from l7suite.cilium.cec_translation import free_loopback_port
+from l7suite.envoy.xds_server import XdsNack
 
 SCENARIO = "egress-allowlist"
 REFUSED = "google.com"  # the lab's example of a destination the policy does not allow

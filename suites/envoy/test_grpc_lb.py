@@ -11,9 +11,9 @@ import copy
 
 import pytest
 
-from l7suite.compare import DEFAULT_ALPHA, compare_shares
-from l7suite.envoy_resources import CLUSTER
-from l7suite.grpc_lb.currency import CURRENCIES, call_once, run_calls
+from l7suite.traffic.share_comparison import DEFAULT_ALPHA, compare_shares
+from l7suite.envoy.resources import CLUSTER
+from l7suite.standins.currency_service import CURRENCIES, call_once, run_calls
 
 SCENARIO = "grpc-lb"
 NAMESPACE, SERVICE = "grpc", "currencyservice"

@@ -9,9 +9,9 @@ import time
 import pytest
 
 from l7suite.scenarios.weighted_lb import listener_url
-from l7suite.stats import DEFAULT_ALPHA, check_share
-from l7suite.steady import SteadyLoad, failures, summarize
-from l7suite.updates import stage_configs, translate_update
+from l7suite.traffic.share_stats import DEFAULT_ALPHA, check_share
+from l7suite.traffic.steady_load import SteadyLoad, failures, summarize
+from l7suite.cilium.cec_updates import stage_configs, translate_update
 
 SCENARIO = "weighted-lb"
 STAGE = "split-50-50"

@@ -1,6 +1,6 @@
 """Proxy redirect, the lab's CEC proxy-envoy and CNP proxy-policy: the client pod's connection to an
 external address is redirected transparently into Envoy's proxy-listener (nftables in a network namespace
-of the suite's own, l7suite/proxy_redirect.py), and Envoy tunnels it with HTTP CONNECT through a real web
+of the suite's own, l7suite/scenarios/proxy_redirect.py), and Envoy tunnels it with HTTP CONNECT through a real web
 proxy (proxy.py, the lab's 3proxy). The proxy must receive `CONNECT <the address the client dialed>`, not
 the listener's own address, and the client must get the destination's answer.
 
@@ -10,10 +10,10 @@ module (`world`) and each version's Envoy and redirect rules run in them (`redir
 
 import pytest
 
-from l7suite.envoy_tier import ScenarioConfigError
+from l7suite.envoy.scenario_run import ScenarioConfigError
 from l7suite.manifests import ManifestError, load_scenario
-from l7suite.netns import NetnsUnavailable
-from l7suite.proxy_redirect import PROXY_ADDRESS, WORLD, ProxyRedirectRun, ProxyWorld
+from l7suite.standins.netns import NetnsUnavailable
+from l7suite.scenarios.proxy_redirect import PROXY_ADDRESS, WORLD, ProxyRedirectRun, ProxyWorld
 
 SCENARIO = "proxy-redirect"
 ALLOWED = "api.github.com"  # matches the policy's toFQDNs *.github.com

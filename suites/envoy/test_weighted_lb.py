@@ -10,9 +10,9 @@ import json
 
 import pytest
 
-from l7suite.loadgen import run_requests
+from l7suite.traffic.http_requests import run_requests
 from l7suite.scenarios.weighted_lb import HOST, listener_url, redirected_listener
-from l7suite.stats import DEFAULT_ALPHA, check_share
+from l7suite.traffic.share_stats import DEFAULT_ALPHA, check_share
 
 SCENARIO = "weighted-lb"
 REQUESTS = 1000  # power >= 0.999 against a 70/30 split at this size (suites/unit/test_stats.py)

@@ -1,4 +1,4 @@
-"""pytest in a child process on a folder of its own, with the suite's e2e plugin (fixtures.e2e) and
+"""pytest in a child process on a folder of its own, with the suite's e2e plugin (fixtures.e2e_cluster) and
 nothing else of the repository's configuration: for tests of the e2e fixtures themselves."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 
 from l7suite import REPO_ROOT
 
-PLUGIN = ["-p", "fixtures.common", "-p", "fixtures.e2e", "-p", "no:pytest-kind-ng", "-p", "no:cacheprovider",
+PLUGIN = ["-p", "fixtures.manifest_options", "-p", "fixtures.e2e_cluster", "-p", "no:pytest-kind-ng", "-p", "no:cacheprovider",
           "-p", "no:randomly", "-o", "markers=e2e", "-q"]
 
 

@@ -10,12 +10,12 @@ from types import SimpleNamespace
 import pytest
 from envoy.service.discovery.v3 import discovery_pb2
 
-from l7suite import check
-from l7suite.check import Report, Row, read_inputs, valid_configs
-from l7suite.envoy_resources import CLUSTER, ENDPOINTS, LISTENER, ROUTE
-from l7suite.envoy_tier import translate_configs
-from l7suite.verdicts import ACK, Outcome, Verdict
-from l7suite.xds_server import AdsServer
+from l7suite.envoy import config_check as check
+from l7suite.envoy.config_check import Report, Row, read_inputs, valid_configs
+from l7suite.envoy.resources import CLUSTER, ENDPOINTS, LISTENER, ROUTE
+from l7suite.envoy.scenario_run import translate_configs
+from l7suite.envoy.verdicts import ACK, Outcome, Verdict
+from l7suite.envoy.xds_server import AdsServer
 from suites.unit.cec_builders import eds_cluster, hcm_listener, make
 
 CEC = """\

@@ -4,7 +4,7 @@ its power at the sample size the envoy tier uses, and its agreement with scipy's
 import pytest
 from scipy import stats
 
-from l7suite.compare import DEFAULT_ALPHA, compare_shares, fisher_power
+from l7suite.traffic.share_comparison import DEFAULT_ALPHA, compare_shares, fisher_power
 from suites.envoy.test_grpc_lb import LB_CALLS
 
 

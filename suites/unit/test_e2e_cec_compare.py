@@ -9,7 +9,7 @@ import yaml
 
 from l7suite import MANIFESTS_DIR
 from l7suite.manifests import load_scenario
-from l7suite.scenarios.cec_compare import Difference, camel, compare_specs, render, subset_differences
+from l7suite.cluster.cec_compare import Difference, camel, compare_specs, render, subset_differences
 
 DATA = Path(__file__).parent / "data"
 LB_POLICY = "spec.resources[Cluster grpc/currencyservice].lbPolicy"

@@ -12,7 +12,7 @@ import yaml
 from l7suite import MANIFESTS_DIR
 from l7suite.cluster import tools
 from l7suite.manifests import load_scenario
-from l7suite.scenarios.docker_side import (
+from l7suite.cluster.docker_side import (
     PROXY_IMAGE,
     TARGET_IMAGE,
     DockerSideError,

@@ -14,7 +14,7 @@ from grpc_tools import protoc
 
 from l7suite import MANIFESTS_DIR
 from l7suite.manifests import load_scenario
-from l7suite.scenarios.grpc import (
+from l7suite.traffic.pod_probes.grpcurl import (
     CURRENCY_METHOD,
     calls_script,
     grpcurl_argv,

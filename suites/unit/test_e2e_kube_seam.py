@@ -14,7 +14,7 @@ import pytest
 
 from l7suite.cluster import tools
 from l7suite.cluster.kube import Kube, PortForwardError, forwarded_port
-from l7suite.cluster.scenario import ScenarioRun
+from l7suite.cluster.scenario_setup import ScenarioRun
 from l7suite.manifests import ManifestError, load_scenario
 
 

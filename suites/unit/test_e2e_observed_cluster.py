@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.e2e import OBSERVED, HubbleFlows, relay_of
+from fixtures.e2e_cluster import OBSERVED, HubbleFlows, relay_of
 from l7suite import REPO_ROOT
 from l7suite.cluster import tools
 from l7suite.cluster.kube import Kube

@@ -16,10 +16,10 @@ from l7suite import MANIFESTS_DIR, REPO_ROOT
 from l7suite.cluster import tools
 from l7suite.cluster.kube import Kube
 from l7suite.cluster.plan import RunOptions, build_plan, render_plan
-from l7suite.cluster.shared import SharedClusterFailed, attempted, read_state, shared_kubeconfig
+from l7suite.cluster.shared_cluster import SharedClusterFailed, attempted, read_state, shared_kubeconfig
 from l7suite.manifests import load_scenario
-from l7suite.scenarios.envoy_admin import dump_names_regex, dumped_names, overflow_counters, qualified_listener
-from l7suite.scenarios.nodes import PodNotFound, pod_of_deployment
+from l7suite.cluster.cilium_envoy_admin import dump_names_regex, dumped_names, overflow_counters, qualified_listener
+from l7suite.cluster.nodes import PodNotFound, pod_of_deployment
 
 
 def _worker(state_dir: str, counter: str, out: multiprocessing.Queue) -> None:

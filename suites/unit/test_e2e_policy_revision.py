@@ -19,7 +19,7 @@ from l7suite.cluster.policy_revision import (
     revision_argv,
     wait_argv,
 )
-from l7suite.cluster.scenario import ScenarioRun, start
+from l7suite.cluster.scenario_setup import ScenarioRun, start
 from l7suite.cluster.timeouts import Timeouts
 from l7suite.manifests import load_scenario
 

@@ -153,7 +153,7 @@ def test_half_made_cluster_of_a_failed_bring_up_is_not_adopted_by_step_two(monke
 
 
 def test_step_two_adopts_the_cluster_step_one_marked_ready(monkeypatch, tmp_path):
-    from l7suite.cluster.shared import mark_ready
+    from l7suite.cluster.shared_cluster import mark_ready
 
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text("apiVersion: v1\n")

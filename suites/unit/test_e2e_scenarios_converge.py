@@ -13,9 +13,9 @@ import pytest
 
 import suites.e2e.test_starwars as starwars
 from l7suite.cluster.timeouts import Timeouts
-from l7suite.probes import ExecResult
-from l7suite.probes.curl import STATUS_MARKER
-from l7suite.scenarios.converge import NotConverged, converge
+from l7suite.traffic.pod_probes import ExecResult
+from l7suite.traffic.pod_probes.curl import STATUS_MARKER
+from l7suite.cluster.converge import NotConverged, converge
 
 
 def no_sleep(seconds: float) -> None:

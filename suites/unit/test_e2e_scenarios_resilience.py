@@ -16,9 +16,9 @@ import pytest
 import suites.e2e.test_daemonset_resilience as resilience
 from l7suite.cluster import tools
 from l7suite.manifests import available_scenarios, load_scenario
-from l7suite.probes import ExecResult
-from l7suite.probes.curl import STATUS_MARKER, CurlRequest
-from l7suite.scenarios.resilience import (
+from l7suite.traffic.pod_probes import ExecResult
+from l7suite.traffic.pod_probes.curl import STATUS_MARKER, CurlRequest
+from l7suite.traffic.pod_probes.steady_in_pod import (
     envoy_configs_outside,
     parse_loop,
     resolve_option,

@@ -12,7 +12,7 @@ import yaml
 
 from l7suite import MANIFESTS_DIR, REPO_ROOT
 from l7suite.cluster.plan import RunOptions, build_plan, render_plan
-from l7suite.cluster.versions import DEFAULT_KIND_VERSION
+from l7suite.cluster.tool_pins import DEFAULT_KIND_VERSION
 from l7suite.versions import (
     UnknownVersion,
     cilium_releases,

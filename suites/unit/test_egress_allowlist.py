@@ -2,8 +2,8 @@
 
 import pytest
 
-from l7suite.egress_allowlist import LISTENER_NAME, STAT_PREFIX, allowlist_from, allowlist_resources
-from l7suite.envoy_resources import CLUSTER, LISTENER, to_dict
+from l7suite.scenarios.egress_allowlist import LISTENER_NAME, STAT_PREFIX, allowlist_from, allowlist_resources
+from l7suite.envoy.resources import CLUSTER, LISTENER, to_dict
 from l7suite.manifests import ManifestError, load_scenario
 
 

@@ -16,7 +16,7 @@ from l7suite.hubble.expect import (
     wait_for_flows,
     with_request_id,
 )
-from l7suite.hubble.hubble_min_pb2 import Endpoint, Flow, Layer7
+from l7suite.protos.hubble_min_pb2 import Endpoint, Flow, Layer7
 from l7suite.hubble.jsonpb import flows_of, parse_lines
 
 DATA = Path(__file__).parent / "data"

@@ -13,7 +13,7 @@ import pytest
 from google.protobuf.wrappers_pb2 import Int32Value
 
 from l7suite.hubble.expect import describe
-from l7suite.hubble.hubble_min_pb2 import Flow, GetFlowsResponse, LostEvent, NodeStatusEvent
+from l7suite.protos.hubble_min_pb2 import Flow, GetFlowsResponse, LostEvent, NodeStatusEvent
 from l7suite.hubble.jsonpb import JsonpbError, parse_line, replay_flows, response_line, to_json
 
 DATA = Path(__file__).parent / "data"

@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 
 from l7suite import MANIFESTS_DIR
-from l7suite.envoy_tier import ads_config_source
+from l7suite.envoy.scenario_run import ads_config_source
 from l7suite.manifests import ManifestError, load_scenario
-from l7suite.translate import translate
+from l7suite.cilium.cec_translation import translate
 
 
 @pytest.fixture
@@ -69,7 +69,7 @@ def test_unfilled_placeholder_is_named(variant):
 
 
 def test_service_without_pods_is_named(variant):
-    from l7suite.standins import pods_of_service
+    from l7suite.standins.registry import pods_of_service
 
     edit(variant, "workloads.yaml", "selector: {name: echo-service}", "selector: {name: nobody}")
     scenario = load_scenario("circuit-breaker", variant)

@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from l7suite import REPO_ROOT
-from l7suite.cluster.values import ENVOY_MODES
+from l7suite.cluster.helm_values import ENVOY_MODES
 from l7suite.versions import cilium_releases, envoy_modes, envoy_versions, kind_node_images, minor_of, nightly_matrix
 
 PIN = ("quay.io/cilium/cilium-envoy:v1.37.6-1789133542-cbec91f666af0bf742da986d43832932dbb26b82"

@@ -5,7 +5,7 @@ import socket
 
 import pytest
 
-from l7suite.envoy_admin import AdminClient, AdminUnreachable
+from l7suite.envoy.admin_client import AdminClient, AdminUnreachable
 from l7suite.hubble.client import HubbleClient, HubbleUnavailable
 
 

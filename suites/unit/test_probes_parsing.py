@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from l7suite.probes import ExecResult
-from l7suite.probes.batch import batch, batch_script, parse_batch
-from l7suite.probes.curl import CURL_TIMED_OUT, CurlRequest, CurlResult, curl, parse_curl
-from l7suite.probes.fortio import FortioOutputError, Histogram, fortio_argv, parse_fortio
+from l7suite.traffic.pod_probes import ExecResult
+from l7suite.traffic.pod_probes.batch import batch, batch_script, parse_batch
+from l7suite.traffic.pod_probes.curl import CURL_TIMED_OUT, CurlRequest, CurlResult, curl, parse_curl
+from l7suite.traffic.pod_probes.fortio import FortioOutputError, Histogram, fortio_argv, parse_fortio
 
 DATA = Path(__file__).parent / "data"
 

@@ -5,12 +5,12 @@ from pathlib import Path
 
 import pytest
 
-from l7suite.envoy_resources import LISTENER, ROUTE, to_dict
-from l7suite.envoy_tier import EnvoyScenario, translate_scenario
+from l7suite.envoy.resources import LISTENER, ROUTE, to_dict
+from l7suite.envoy.scenario_run import EnvoyScenario, translate_scenario
 from l7suite.manifests import load_scenario
-from l7suite.proxy_redirect import PROXY_ADDRESS, WORLD, fqdn_matches, nft_ruleset, policy_redirects
-from l7suite.translate import ORIGINAL_DST, policy_listeners
-from l7suite.updates import stage_configs, translate_update
+from l7suite.scenarios.proxy_redirect import PROXY_ADDRESS, WORLD, fqdn_matches, nft_ruleset, policy_redirects
+from l7suite.cilium.cec_translation import ORIGINAL_DST, policy_listeners
+from l7suite.cilium.cec_updates import stage_configs, translate_update
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 import pytest
 from scipy import stats
 
-from l7suite.stats import DEFAULT_ALPHA, acceptance_interval, check_share, power
+from l7suite.traffic.share_stats import DEFAULT_ALPHA, acceptance_interval, check_share, power
 
 N = 1000  # the weighted-lb sample size
 

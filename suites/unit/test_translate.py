@@ -1,14 +1,14 @@
-"""The agent's CEC translation, rule by rule (l7suite/translate.py lists each rule and its upstream file),
+"""The agent's CEC translation, rule by rule (l7suite/cilium/cec_translation.py lists each rule and its upstream file),
 each on a config written for the test; the scenario manifests at the end."""
 
 from pathlib import Path
 
 import pytest
 
-from l7suite.envoy_resources import CLUSTER, ENDPOINTS, LISTENER, ROUTE, SECRET
-from l7suite.envoy_tier import ads_config_source, translate_configs
+from l7suite.envoy.resources import CLUSTER, ENDPOINTS, LISTENER, ROUTE, SECRET
+from l7suite.envoy.scenario_run import ads_config_source, translate_configs
 from l7suite.manifests import K8sObject, ManifestError, load_scenario
-from l7suite.translate import ORIGINAL_DST, policy_listeners, qualify, translate
+from l7suite.cilium.cec_translation import ORIGINAL_DST, policy_listeners, qualify, translate
 from suites.unit.cec_builders import (
     ADS_SOURCE,
     CLA_T,

@@ -1,14 +1,14 @@
-"""Which endpoint (EDS) names the agent publishes for referenced Services (l7suite/backend_sync.py), and what
+"""Which endpoint (EDS) names the agent publishes for referenced Services (l7suite/cilium/eds_names.py), and what
 the envoy tier serves from them, on configs and Services written for the test. Upstream:
 pkg/ciliumenvoyconfig/controller.go computeLoadAssignments, testdata/backendservices.txtar."""
 
 from pathlib import Path
 
-from l7suite.backend_sync import ANY_PORT, Published, explain_unserved, port_matches, published_names
-from l7suite.envoy_resources import ENDPOINTS, message_class, to_dict
-from l7suite.envoy_tier import EnvoyScenario, translate_configs
+from l7suite.cilium.eds_names import ANY_PORT, Published, explain_unserved, port_matches, published_names
+from l7suite.envoy.resources import ENDPOINTS, message_class, to_dict
+from l7suite.envoy.scenario_run import EnvoyScenario, translate_configs
 from l7suite.manifests import K8sObject, Scenario
-from l7suite.standins import STANDINS
+from l7suite.standins.registry import STANDINS
 from suites.unit.cec_builders import eds_cluster, hcm_listener, make
 
 
