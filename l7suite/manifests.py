@@ -87,7 +87,7 @@ class K8sObject:
 
 
 @dataclass
-class Scenario:
+class ManifestSet:
     name: str
     directory: Path
     objects: list[K8sObject] = field(default_factory=list)
@@ -121,14 +121,14 @@ def scenario_dir(name: str, manifests_dir: Path = MANIFESTS_DIR) -> Path:
     return directory
 
 
-def load_scenario(
+def load_manifest_set(
     name: str, manifests_dir: Path = MANIFESTS_DIR, variables: dict[str, str] | None = None
-) -> Scenario:
+) -> ManifestSet:
     directory = scenario_dir(name, manifests_dir)
     objects: list[K8sObject] = []
     for path in sorted(directory.glob("*.yaml")):
         objects.extend(load_file(path, variables))
-    return Scenario(name=name, directory=directory, objects=objects)
+    return ManifestSet(name=name, directory=directory, objects=objects)
 
 
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")

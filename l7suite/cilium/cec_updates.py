@@ -6,13 +6,13 @@ route is sent to Envoy as a route update (RDS), not as a new listener: Envoy dra
 
 from __future__ import annotations
 
-from l7suite.envoy.resources import LISTENER
-from l7suite.envoy.scenario_run import DEFAULT_VARIABLES, EnvoyScenario, ads_config_source
-from l7suite.manifests import CEC_KINDS, K8sObject, load_file
 from l7suite.cilium.cec_translation import Translated, policy_listeners, restore_original_destination, translate
+from l7suite.envoy.envoy_run import DEFAULT_VARIABLES, EnvoyRun, ads_config_source
+from l7suite.envoy.resources import LISTENER
+from l7suite.manifests import CEC_KINDS, K8sObject, load_file
 
 
-def stage_configs(run: EnvoyScenario, stage: str, variables: dict[str, str] | None = None) -> list[K8sObject]:
+def stage_configs(run: EnvoyRun, stage: str, variables: dict[str, str] | None = None) -> list[K8sObject]:
     """The CEC/CCEC objects of `stages/<stage>.yaml` of the run's scenario."""
     stages = run.scenario.stage_files()
     if stage not in stages:
@@ -22,7 +22,7 @@ def stage_configs(run: EnvoyScenario, stage: str, variables: dict[str, str] | No
     return [o for o in objects if o.kind in CEC_KINDS]
 
 
-def translate_update(run: EnvoyScenario, configs: list[K8sObject]) -> Translated:
+def translate_update(run: EnvoyRun, configs: list[K8sObject]) -> Translated:
     """The run's configuration with `configs` replacing the CECs of the same kind, namespace and name
     (others kept), listeners keeping the ports they have."""
     replaced = {(o.kind, o.namespace, o.name) for o in configs}

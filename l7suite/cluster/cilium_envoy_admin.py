@@ -17,8 +17,8 @@ from typing import Any
 
 from l7suite.cluster.failure_evidence import ENVOY_ADMIN_PORT
 from l7suite.cluster.kube import Kube
-from l7suite.envoy.admin_client import AdminClient
 from l7suite.cluster.nodes import envoy_pod_on, node_of
+from l7suite.envoy.admin_client import AdminClient
 
 
 def qualified_listener(namespace: str, config: str, listener: str) -> str:

@@ -13,8 +13,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from l7suite.traffic.pod_probes import Exec
 from l7suite.cluster.converge import Convergence, converge
+from l7suite.traffic.pod_probes import Exec
 
 QUERY_SECONDS = 2
 

@@ -27,12 +27,12 @@ from pathlib import Path
 import yaml
 
 from l7suite.cluster import tools
+from l7suite.cluster.helm_values import without_digest
 from l7suite.cluster.kindconfig import render
 from l7suite.cluster.kube import Kube, is_transient
 from l7suite.cluster.plan import CHART_ENVOY, RunPlan
 from l7suite.cluster.readiness import NotReady, cilium_components, wait_ready
 from l7suite.cluster.timeouts import Timeouts, current
-from l7suite.cluster.helm_values import without_digest
 from l7suite.cluster.tool_pins import CILIUM_CHART_REPO
 
 Progress = Callable[[str], None]

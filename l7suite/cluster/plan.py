@@ -12,10 +12,10 @@ from typing import Any
 
 import yaml
 
-from l7suite.cluster.kindconfig import kind_config, render
 from l7suite.cluster.helm_values import helm_values, value_files
+from l7suite.cluster.kindconfig import kind_config, render
 from l7suite.cluster.tool_pins import CILIUM_CHART_REPO, DEFAULT_KIND_VERSION, node_image_for
-from l7suite.manifests import load_scenario, placeholders_in
+from l7suite.manifests import load_manifest_set, placeholders_in
 from l7suite.versions import NodeImageChoice
 
 CHART_ENVOY = "(the chart's envoy.image, read with `helm show values` at run time)"
@@ -82,7 +82,7 @@ def cilium_images(options: RunOptions) -> list[str]:
 def scenario_plan(name: str, manifests_dir: Path, notes: tuple[str, ...] = ()) -> ScenarioPlan:
     # placeholders stay visible as `${NAME}`: their values exist only during the run
     variables = placeholders_in(manifests_dir / name)
-    scenario = load_scenario(name, manifests_dir, {v: f"${{{v}}}" for v in variables})
+    scenario = load_manifest_set(name, manifests_dir, {v: f"${{{v}}}" for v in variables})
     images: list[str] = []
     for obj in scenario.objects:
         spec = obj.spec.get("template", {}).get("spec", {}) if obj.kind == "Deployment" else obj.spec

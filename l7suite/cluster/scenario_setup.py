@@ -18,13 +18,13 @@ from l7suite.cluster import tools
 from l7suite.cluster.kube import Kube
 from l7suite.cluster.policy_revision import PolicySync, policy_objects
 from l7suite.cluster.readiness import Component, wait_ready
-from l7suite.manifests import K8sObject, ManifestError, Scenario, load_file, load_scenario
+from l7suite.manifests import K8sObject, ManifestError, ManifestSet, load_file, load_manifest_set
 
 
 @dataclass
-class ScenarioRun:
+class ClusterScenario:
     kube: Kube
-    scenario: Scenario
+    scenario: ManifestSet
     progress: Callable[[str], None] = lambda line: None
     applied: list[Path] = field(default_factory=list)
     # Set by start(): every apply that changes network policies waits until each Cilium agent has them
@@ -124,11 +124,11 @@ class ScenarioTeardownFailed(RuntimeError):
 
 
 def start(kube: Kube, name: str, manifests_dir: Path, progress: Callable[[str], None],
-          variables: dict[str, str] | None = None, keep: bool = False) -> ScenarioRun:
+          variables: dict[str, str] | None = None, keep: bool = False) -> ClusterScenario:
     """`variables` fill the manifests' `${NAME}` placeholders (e.g. an address known only at run time).
 
     A setup that fails or is interrupted deletes what it applied before raising, unless `keep`."""
-    run = ScenarioRun(kube, load_scenario(name, manifests_dir, variables), progress,
+    run = ClusterScenario(kube, load_manifest_set(name, manifests_dir, variables), progress,
                       policy_sync=PolicySync(kube, kube.timeouts.policy_wait, progress),
                       variables=dict(variables or {}))
     try:

@@ -28,15 +28,15 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from l7suite import MATRIX_FILE
+from l7suite.cilium.cec_translation import Translated
 from l7suite.cilium.eds_names import explain_unserved
 from l7suite.envoy.binaries import EnvoyBinaryError, ensure_envoy
+from l7suite.envoy.envoy_run import EnvoyRun, names_in_message, rds_names, translate_configs
 from l7suite.envoy.process import stop_all
 from l7suite.envoy.resources import CLUSTER, ENDPOINTS, LISTENER, ROUTE, SHORT
-from l7suite.envoy.scenario_run import EnvoyScenario, names_in_message, rds_names, translate_configs
-from l7suite.manifests import CEC_KINDS, K8sObject, ManifestError, Scenario, check_object, parse_documents
-from l7suite.manifests import display_path as _display
-from l7suite.cilium.cec_translation import Translated
 from l7suite.envoy.verdicts import ACK, Outcome, Verdict
+from l7suite.manifests import CEC_KINDS, K8sObject, ManifestError, ManifestSet, check_object, parse_documents
+from l7suite.manifests import display_path as _display
 from l7suite.versions import UnknownVersion, envoy_versions
 
 # Set on Ctrl-C: a version's thread (a daemon, still running until the process ends) starts no further
@@ -172,8 +172,8 @@ def check_on(version: str, binary: Path, configs: list[K8sObject], context: list
     if _CANCELLED.is_set():
         raise Cancelled(f"Envoy {version} not started: the check was interrupted")
     # one Envoy's files in a folder of its own under the check's
-    scenario = Scenario("check", Path.cwd(), [*context, *configs])
-    run = EnvoyScenario(scenario, binary, Path(tempfile.mkdtemp(prefix=f"envoy-{version}-", dir=workdir)),
+    scenario = ManifestSet("check", Path.cwd(), [*context, *configs])
+    run = EnvoyRun(scenario, binary, Path(tempfile.mkdtemp(prefix=f"envoy-{version}-", dir=workdir)),
                         start_backends=False, apply_timeout=timeout)
     try:
         deadline = time.monotonic() + timeout
@@ -204,7 +204,7 @@ def check_on(version: str, binary: Path, configs: list[K8sObject], context: list
     return outcomes, findings.masked
 
 
-def _findings(run: EnvoyScenario, nacks: list, unacked: dict[str, list[str]], inactive: list[str]) -> Findings:
+def _findings(run: EnvoyRun, nacks: list, unacked: dict[str, list[str]], inactive: list[str]) -> Findings:
     translated = run.translated
     found = Findings()
     configs = translated.configs()

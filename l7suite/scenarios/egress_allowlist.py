@@ -21,9 +21,9 @@ from typing import Any
 
 from google.protobuf.message import Message
 
-from l7suite.standins.http_servers import LoopbackServer, ServedInThread
 from l7suite.envoy.resources import CLUSTER, LISTENER, parse_resource
-from l7suite.manifests import ManifestError, Scenario
+from l7suite.manifests import ManifestError, ManifestSet
+from l7suite.standins.http_servers import LoopbackServer, ServedInThread
 from l7suite.standins.tls_certs import Certificate
 
 LISTENER_NAME = "egress-allowlist"
@@ -32,7 +32,7 @@ TLS_INSPECTOR = "type.googleapis.com/envoy.extensions.filters.listener.tls_inspe
 TCP_PROXY = "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy"
 
 
-def allowlist_from(scenario: Scenario) -> list[str]:
+def allowlist_from(scenario: ManifestSet) -> list[str]:
     """The names in ConfigMap egress-allowlist (`data.allowed`, one a line)."""
     config = scenario.get("ConfigMap", "egress", "egress-allowlist")
     if config is None:

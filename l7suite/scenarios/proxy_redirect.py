@@ -31,14 +31,14 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from l7suite.standins.connect_proxy import ConnectProxy
-from l7suite.envoy.process import EnvoyProcess
-from l7suite.envoy.scenario_run import EnvoyScenario, translate_scenario
-from l7suite.lifecycle import StartedInWith
-from l7suite.manifests import K8sObject, Scenario
-from l7suite.standins.netns import NetNamespace
 from l7suite.cilium.cec_translation import qualify
+from l7suite.envoy.envoy_run import EnvoyRun, translate_scenario
+from l7suite.envoy.process import EnvoyProcess
 from l7suite.envoy.xds_server import AdsServer
+from l7suite.lifecycle import StartedInWith
+from l7suite.manifests import K8sObject, ManifestSet
+from l7suite.standins.connect_proxy import ConnectProxy
+from l7suite.standins.netns import NetNamespace
 
 NFT_TABLE = "l7suite"
 POD_ADDRESS = "192.0.2.10"  # TEST-NET-1: the client pod
@@ -70,7 +70,7 @@ class PolicyRedirect:
         return sorted(n for n in world if any(fqdn_matches(p, n) for p in self.patterns))
 
 
-def policy_redirects(scenario: Scenario) -> list[PolicyRedirect]:
+def policy_redirects(scenario: ManifestSet) -> list[PolicyRedirect]:
     found = []
     for policy in scenario.of_kind("CiliumNetworkPolicy"):
         for i, rule in enumerate(policy.spec.get("egress") or []):
@@ -111,10 +111,10 @@ def nft_ruleset(pod: str, redirects: list[tuple[list[str], tuple[int, ...], int]
     return "\n".join(lines)
 
 
-class NetnsEnvoyScenario(EnvoyScenario):
-    """An EnvoyScenario whose Envoy runs inside `netns`; ADS over a Unix socket, admin API entered there."""
+class NetnsEnvoyRun(EnvoyRun):
+    """An EnvoyRun whose Envoy runs inside `netns`; ADS over a Unix socket, admin API entered there."""
 
-    def __init__(self, scenario: Scenario, binary: Path, workdir: Path, netns: NetNamespace, **kwargs):
+    def __init__(self, scenario: ManifestSet, binary: Path, workdir: Path, netns: NetNamespace, **kwargs):
         super().__init__(scenario, binary, workdir, **kwargs)
         self.netns = netns
         socket_path = workdir / "ads.sock"
@@ -258,12 +258,12 @@ class ProxyRedirectRun(StartedInWith):
     """One Envoy version in a ProxyWorld: Envoy with the scenario and the policy's redirect rules; both
     removed on exit, whatever happened (the world stays for the next version)."""
 
-    def __init__(self, world: ProxyWorld, scenario: Scenario, binary: Path, workdir: Path):
+    def __init__(self, world: ProxyWorld, scenario: ManifestSet, binary: Path, workdir: Path):
         self.world = world
         self.scenario = scenario
         self.binary = binary
         self.workdir = workdir
-        self.envoy: NetnsEnvoyScenario | None = None
+        self.envoy: NetnsEnvoyRun | None = None
         self.ruleset = ""
         self.redirects: list[PolicyRedirect] = []
 
@@ -282,7 +282,7 @@ class ProxyRedirectRun(StartedInWith):
 
     def start(self) -> None:
         self.redirects = policy_redirects(self.scenario)
-        self.envoy = NetnsEnvoyScenario(self.scenario, self.binary, self.workdir, self.netns, start_backends=False)
+        self.envoy = NetnsEnvoyRun(self.scenario, self.binary, self.workdir, self.netns, start_backends=False)
         self.envoy.start()
         rules = []
         for redirect in self.redirects:

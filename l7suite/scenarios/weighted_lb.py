@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from l7suite.manifests import K8sObject
 from l7suite.cilium.cec_translation import policy_listeners
+from l7suite.manifests import K8sObject
 
 NAMESPACE = "exam"
 POLICY = "empire-to-deathstar"
@@ -26,5 +26,5 @@ def redirected_listener(objects: Sequence[K8sObject], namespace: str = NAMESPACE
 
 
 def listener_url(run) -> str:
-    """`http://127.0.0.1:PORT` of that listener in an envoy-tier run (l7suite.envoy.scenario_run.EnvoyScenario)."""
+    """`http://127.0.0.1:PORT` of that listener in an envoy-tier run (l7suite.envoy.envoy_run.EnvoyRun)."""
     return f"http://127.0.0.1:{run.listener_port(redirected_listener(run.scenario.objects))}"

@@ -11,10 +11,10 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from l7suite.standins.http_servers import EchoBackend, StarwarsBackend
+from l7suite.manifests import K8sObject, ManifestSet
 from l7suite.standins.currency_service import IMAGE_REPOSITORIES as CURRENCY_IMAGES
 from l7suite.standins.currency_service import CurrencyBackend
-from l7suite.manifests import K8sObject, Scenario
+from l7suite.standins.http_servers import EchoBackend, StarwarsBackend
 
 # image repository -> factory(pod_name) of a started-or-startable backend with .name/.address/.stop()
 STANDINS: dict[str, Callable[[str], object]] = {
@@ -52,7 +52,7 @@ def _matches(selector: dict, labels: dict) -> bool:
     return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
 
 
-def pods_of_service(scenario: Scenario, namespace: str, service: str, referrer: K8sObject) -> list[PodSpec]:
+def pods_of_service(scenario: ManifestSet, namespace: str, service: str, referrer: K8sObject) -> list[PodSpec]:
     svc = scenario.get("Service", namespace, service)
     if svc is None:
         raise referrer.error(
@@ -79,7 +79,7 @@ class StandIns:
 
     by_service: dict[tuple[str, str], list] = field(default_factory=dict)
 
-    def start_service(self, scenario: Scenario, namespace: str, service: str, referrer: K8sObject) -> list:
+    def start_service(self, scenario: ManifestSet, namespace: str, service: str, referrer: K8sObject) -> list:
         key = (namespace, service)
         if key in self.by_service:
             return self.by_service[key]

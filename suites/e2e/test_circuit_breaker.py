@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import pytest
 
-from l7suite.hubble.expect import FlowExpectation, wait_for_flows
-from l7suite.traffic.pod_probes.fortio import FortioResult, fortio_load
 from l7suite.cluster.cilium_envoy_admin import (
     admin_near,
     dump_names_regex,
@@ -21,6 +19,8 @@ from l7suite.cluster.cilium_envoy_admin import (
     qualified_listener,
 )
 from l7suite.cluster.nodes import pod_of_deployment
+from l7suite.hubble.expect import FlowExpectation, wait_for_flows
+from l7suite.traffic.pod_probes.fortio import FortioResult, fortio_load
 
 SCENARIO = "circuit-breaker"
 NS = "circuit-break"
@@ -38,13 +38,13 @@ FLOW_TIMEOUT = 60.0
 
 
 @pytest.fixture(scope="module")
-def fortio_pod(scenario) -> str:
-    return pod_of_deployment(scenario.kube, NS, "fortio-deploy")
+def fortio_pod(cluster_scenario) -> str:
+    return pod_of_deployment(cluster_scenario.kube, NS, "fortio-deploy")
 
 
 @pytest.fixture(scope="module")
-def levels(scenario, fortio_pod) -> dict[int, FortioResult]:
-    return {c: fortio_load(scenario.kube.exec, NS, fortio_pod, URL, c, n) for c, n in LEVELS.items()}
+def levels(cluster_scenario, fortio_pod) -> dict[int, FortioResult]:
+    return {c: fortio_load(cluster_scenario.kube.exec, NS, fortio_pod, URL, c, n) for c, n in LEVELS.items()}
 
 
 def test_one_client_is_always_served(levels, evidence):
@@ -60,20 +60,20 @@ def test_four_clients_overflow_with_503(levels):
     assert four.ret_codes.get(503, 0) > 0, f"no 503 at concurrency 4: {four.ret_codes}"
 
 
-def test_traffic_goes_through_the_proxy(scenario, hubble_flows, fortio_pod):
+def test_traffic_goes_through_the_proxy(cluster_scenario, hubble_flows, fortio_pod):
     hubble_flows.restart()
-    fortio_load(scenario.kube.exec, NS, fortio_pod, URL, 1, 5)
+    fortio_load(cluster_scenario.kube.exec, NS, fortio_pod, URL, 1, 5)
     wait_for_flows(hubble_flows.fetch, [
         FlowExpectation("fortio redirected to Envoy", source_pod=f"{NS}/fortio-deploy-", verdict="FORWARDED",
                         observation_point="TO_PROXY"),
     ], FLOW_TIMEOUT)
 
 
-def test_overflow_counters_and_listener_on_the_client_node(levels, scenario, fortio_pod, e2e_plan, evidence):
+def test_overflow_counters_and_listener_on_the_client_node(levels, cluster_scenario, fortio_pod, e2e_plan, evidence):
     if e2e_plan.options.envoy_mode != "daemonset":
         pytest.skip("Envoy admin is reached through the cilium-envoy DaemonSet's pods (--envoy-mode daemonset)")
     listener = qualified_listener("", "envoy-circuit-breaker", "envoy-lb-listener")
-    with admin_near(scenario.kube, NS, fortio_pod) as admin:
+    with admin_near(cluster_scenario.kube, NS, fortio_pod) as admin:
         listeners = admin.listeners()
         counters = overflow_counters(admin.stats(r"upstream_rq_(active|pending)_overflow$"), CLUSTER)
         dump = admin.config_dump(dump_names_regex([listener, CLUSTER]))

@@ -39,13 +39,13 @@ import time
 import pytest
 
 from l7suite.cluster import tools
+from l7suite.cluster.converge import converge
+from l7suite.cluster.nodes import AGENT_SELECTOR, ENVOY_SELECTOR, agent_pod_on, node_of, nodes, ready_pods
 from l7suite.cluster.readiness import Component, wait_ready
 from l7suite.hubble.expect import FlowExpectation, wait_for_flows
 from l7suite.traffic.pod_probes import ExecResult
-from l7suite.traffic.pod_probes.curl import CurlRequest, curl
 from l7suite.traffic.pod_probes.answers import answered, brief
-from l7suite.cluster.converge import converge
-from l7suite.cluster.nodes import AGENT_SELECTOR, ENVOY_SELECTOR, agent_pod_on, node_of, nodes, ready_pods
+from l7suite.traffic.pod_probes.curl import CurlRequest, curl
 from l7suite.traffic.pod_probes.steady_in_pod import (
     ENVOY_CONFIG_KINDS,
     PROC_SCAN,
@@ -80,12 +80,12 @@ DELETE_SECONDS = 120
 
 
 @pytest.fixture(scope="module")
-def l7_policy(scenario):
+def l7_policy(cluster_scenario):
     """The scenario's L7 policy answers as it should, 3 times in a row (the setup already waited for the
     policy revision on every agent; the request also makes embedded Envoy start)."""
-    converge("L7 policy in force", lambda: curl(scenario.kube.exec, NS, "tiefighter", LANDING),
-             answered(200, "Ship landed"), scenario.kube.timeouts.converge, describe=brief, log=scenario.progress)
-    return scenario
+    converge("L7 policy in force", lambda: curl(cluster_scenario.kube.exec, NS, "tiefighter", LANDING),
+             answered(200, "Ship landed"), cluster_scenario.kube.timeouts.converge, describe=brief, log=cluster_scenario.progress)
+    return cluster_scenario
 
 
 def test_envoy_placement(l7_policy, e2e_plan, evidence):

@@ -12,12 +12,12 @@ from __future__ import annotations
 import pytest
 from tenacity import Retrying, retry_if_result, stop_after_delay, wait_fixed
 
-from l7suite.hubble.expect import FlowExpectation, match, wait_for_flows
-from l7suite.manifests import load_scenario
 from l7suite.cluster.cec_compare import compare_specs, render
 from l7suite.cluster.cilium_envoy_admin import admin_near, qualified_listener
-from l7suite.traffic.pod_probes.grpcurl import grpc_calls, host_requests
 from l7suite.cluster.nodes import ready_pods
+from l7suite.hubble.expect import FlowExpectation, match, wait_for_flows
+from l7suite.manifests import load_manifest_set
+from l7suite.traffic.pod_probes.grpcurl import grpc_calls, host_requests
 
 SCENARIO = "grpc-lb-annotations"
 NS = "grpc"
@@ -43,7 +43,7 @@ LB_POLICY = f"spec.resources[Cluster {CLUSTER}].lbPolicy"
 
 @pytest.fixture(scope="module")
 def reference(manifests_dir) -> dict:
-    cec = load_scenario("grpc-lb", manifests_dir).get("CiliumEnvoyConfig", NS, GENERATED)
+    cec = load_manifest_set("grpc-lb", manifests_dir).get("CiliumEnvoyConfig", NS, GENERATED)
     assert cec is not None, f"manifests/grpc-lb/ has no CiliumEnvoyConfig {NS}/{GENERATED}"
     return cec.data
 
@@ -66,14 +66,14 @@ def generated_cec(kube, want_lb_policy: str | None = None) -> dict:
     return obj
 
 
-def test_before_annotation_plain_grpc(scenario, hubble_flows, evidence):
+def test_before_annotation_plain_grpc(cluster_scenario, hubble_flows, evidence):
     hubble_flows.restart()
-    answers = grpc_calls(scenario.kube.exec, NS, CLIENT, TARGET, 3)
+    answers = grpc_calls(cluster_scenario.kube.exec, NS, CLIENT, TARGET, 3)
     evidence.text("grpcurl -v before lb-l7", answers[0].text)
     assert [a.exit_code for a in answers] == [0, 0, 0]
     assert all("USD" in a.contents[0]["currencyCodes"] for a in answers), answers[0].text
     assert not any(a.via_envoy for a in answers), "a reply carried `server: envoy` before the annotation"
-    assert scenario.kube.get("CiliumEnvoyConfig", NS, GENERATED) is None
+    assert cluster_scenario.kube.get("CiliumEnvoyConfig", NS, GENERATED) is None
     proxied = FlowExpectation("to-proxy", source_pod=f"{NS}/{CLIENT}", observation_point="TO_PROXY")
     # the client's flows are there (the TO_ENDPOINT ones), and none of them went to the proxy
     wait_for_flows(hubble_flows.fetch, [FlowExpectation("direct", source_pod=f"{NS}/{CLIENT}",
@@ -82,22 +82,22 @@ def test_before_annotation_plain_grpc(scenario, hubble_flows, evidence):
     assert not report.found, "to-proxy flow before the annotation:\n" + report.render()
 
 
-def test_lb_l7_generates_the_reference_cec(scenario, reference, evidence):
-    scenario.apply_stage("lb-l7")
-    cec = generated_cec(scenario.kube)
+def test_lb_l7_generates_the_reference_cec(cluster_scenario, reference, evidence):
+    cluster_scenario.apply_stage("lb-l7")
+    cec = generated_cec(cluster_scenario.kube)
     evidence.json("generated CEC (lb-l7=enabled)", cec.get("spec"))
     differences = compare_specs(reference, cec, ignore=[LB_POLICY])
     assert not differences, render(differences)
 
 
-def test_lb_l7_replies_come_from_envoy(scenario, hubble_flows):
+def test_lb_l7_replies_come_from_envoy(cluster_scenario, hubble_flows):
     hubble_flows.restart()
     answers = Retrying(stop=stop_after_delay(FLOW_TIMEOUT), wait=wait_fixed(2),  # the agent applies the CEC
                        retry=retry_if_result(lambda a: not a[0].via_envoy),
                        retry_error_callback=lambda state: state.outcome.result())(
-        lambda: grpc_calls(scenario.kube.exec, NS, CLIENT, TARGET, 1))
+        lambda: grpc_calls(cluster_scenario.kube.exec, NS, CLIENT, TARGET, 1))
     assert answers[0].via_envoy, "no `server: envoy` after lb-l7=enabled:\n" + answers[0].text
-    answers = grpc_calls(scenario.kube.exec, NS, CLIENT, TARGET, CALLS)
+    answers = grpc_calls(cluster_scenario.kube.exec, NS, CLIENT, TARGET, CALLS)
     assert [a.exit_code for a in answers] == [0] * CALLS
     assert all(a.via_envoy for a in answers)
     wait_for_flows(hubble_flows.fetch, [FlowExpectation("to-proxy", source_pod=f"{NS}/{CLIENT}",
@@ -105,15 +105,15 @@ def test_lb_l7_replies_come_from_envoy(scenario, hubble_flows):
                    FLOW_TIMEOUT)
 
 
-def test_lb_l7_calls_reach_every_replica(scenario, e2e_plan, evidence):
+def test_lb_l7_calls_reach_every_replica(cluster_scenario, e2e_plan, evidence):
     # Envoy's per-host rq_total counts the calls of the previous step (and any before it via Envoy)
     if e2e_plan.options.envoy_mode != "daemonset":
         pytest.skip("per-replica counts come from cilium-envoy's admin API (--envoy-mode daemonset)")
-    with admin_near(scenario.kube, NS, CLIENT) as admin:
+    with admin_near(cluster_scenario.kube, NS, CLIENT) as admin:
         listeners = admin.listeners()
         per_host = host_requests(admin.get_json("/clusters"), CLUSTER)
     pods = {f"{p['status']['podIP']}:7000": p["metadata"]["name"]
-            for p in ready_pods(scenario.kube, NS, "app=currencyservice")}
+            for p in ready_pods(cluster_scenario.kube, NS, "app=currencyservice")}
     per_replica = {pods.get(host, host): n for host, n in per_host.items()}
     evidence.replica_distribution("calls per currencyservice replica", {"round_robin": per_replica})
     # Cilium names the generated listener after the Service (seed 004: grpc/currencyservice::127.0.0.1:14107)
@@ -121,11 +121,11 @@ def test_lb_l7_calls_reach_every_replica(scenario, e2e_plan, evidence):
     assert len(pods) == 3 and set(pods.values()) <= {k for k, v in per_replica.items() if v > 0}, per_replica
 
 
-def test_least_request_annotation_sets_lb_policy(scenario, reference, evidence):
-    scenario.apply_stage("least-request")
-    cec = generated_cec(scenario.kube, want_lb_policy="LEAST_REQUEST")
+def test_least_request_annotation_sets_lb_policy(cluster_scenario, reference, evidence):
+    cluster_scenario.apply_stage("least-request")
+    cec = generated_cec(cluster_scenario.kube, want_lb_policy="LEAST_REQUEST")
     evidence.json("generated CEC (least_request)", cec.get("spec"))
     differences = compare_specs(reference, cec)
     assert not differences, render(differences)
-    answers = grpc_calls(scenario.kube.exec, NS, CLIENT, TARGET, 3)
+    answers = grpc_calls(cluster_scenario.kube.exec, NS, CLIENT, TARGET, 3)
     assert [(a.exit_code, a.via_envoy) for a in answers] == [(0, True)] * 3

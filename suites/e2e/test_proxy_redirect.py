@@ -23,8 +23,7 @@ import yaml
 from tenacity import Retrying, retry_if_result, stop_after_delay, wait_fixed
 
 from l7suite.cluster import tools
-from l7suite.hubble.expect import FlowExpectation, wait_for_flows
-from l7suite.traffic.pod_probes.curl import CURL_TIMED_OUT, CurlRequest, curl
+from l7suite.cluster.cilium_envoy_admin import dump_names_regex, dumped_names, listeners_and_dump, qualified_listener
 from l7suite.cluster.cluster_dns import wait_resolvable
 from l7suite.cluster.docker_side import (
     PROXY_IMAGE,
@@ -35,8 +34,9 @@ from l7suite.cluster.docker_side import (
     connected_to,
     external_name_objects,
 )
-from l7suite.cluster.cilium_envoy_admin import dump_names_regex, dumped_names, listeners_and_dump, qualified_listener
 from l7suite.cluster.nodes import nodes
+from l7suite.hubble.expect import FlowExpectation, wait_for_flows
+from l7suite.traffic.pod_probes.curl import CURL_TIMED_OUT, CurlRequest, curl
 
 SCENARIO = "proxy-redirect"
 NS = "proxy"
@@ -88,15 +88,15 @@ def fqdn(name: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def names(scenario, external, tmp_path_factory) -> dict[str, str]:
+def names(cluster_scenario, external, tmp_path_factory) -> dict[str, str]:
     addresses = external[1]
     objects = [o for n in (ALLOWED, DENIED) for o in external_name_objects(NS, n, addresses[n], TARGET_PORT)]
     path = Path(tmp_path_factory.mktemp("proxy-redirect")) / "external-names.yaml"
     path.write_text(yaml.safe_dump_all(objects, sort_keys=False))
-    scenario.kube.apply(path)
-    scenario.apply_stage("external-names")
-    wait_resolvable(scenario.kube.exec, NS, CLIENT, {fqdn(n): addresses[n] for n in (ALLOWED, DENIED)},
-                    scenario.kube.timeouts.converge, log=scenario.progress)
+    cluster_scenario.kube.apply(path)
+    cluster_scenario.apply_stage("external-names")
+    wait_resolvable(cluster_scenario.kube.exec, NS, CLIENT, {fqdn(n): addresses[n] for n in (ALLOWED, DENIED)},
+                    cluster_scenario.kube.timeouts.converge, log=cluster_scenario.progress)
     return addresses
 
 
@@ -107,9 +107,9 @@ def proxy_log_connects(external, address: str) -> list:
         lambda: connected_to(containers.logs("proxy"), address, TARGET_PORT))
 
 
-def test_allowed_name_goes_through_the_proxy(scenario, names, external, hubble_flows, evidence):
+def test_allowed_name_goes_through_the_proxy(cluster_scenario, names, external, hubble_flows, evidence):
     hubble_flows.restart()
-    answer = curl(scenario.kube.exec, NS, CLIENT, CurlRequest(url(ALLOWED), max_time=5))
+    answer = curl(cluster_scenario.kube.exec, NS, CLIENT, CurlRequest(url(ALLOWED), max_time=5))
     evidence.text("3proxy log", external[0].logs("proxy"))
     assert (answer.exit_code, answer.status) == (0, 200), answer
     assert proxy_log_connects(external, names[ALLOWED]), f"3proxy logged no CONNECT {names[ALLOWED]}:{TARGET_PORT}"
@@ -119,9 +119,9 @@ def test_allowed_name_goes_through_the_proxy(scenario, names, external, hubble_f
     ], FLOW_TIMEOUT)
 
 
-def test_other_names_are_dropped(scenario, names, external, hubble_flows):
+def test_other_names_are_dropped(cluster_scenario, names, external, hubble_flows):
     hubble_flows.restart()
-    answer = curl(scenario.kube.exec, NS, CLIENT, CurlRequest(url(DENIED), max_time=2))
+    answer = curl(cluster_scenario.kube.exec, NS, CLIENT, CurlRequest(url(DENIED), max_time=2))
     assert (answer.exit_code, answer.status) == (CURL_TIMED_OUT, None), answer
     wait_for_flows(lambda: [f for f in hubble_flows.fetch() if f.IP.destination == names[DENIED]], [
         FlowExpectation("denied by proxy-policy", source_pod=f"{NS}/{CLIENT}", verdict="DROPPED",
@@ -130,11 +130,11 @@ def test_other_names_are_dropped(scenario, names, external, hubble_flows):
     assert not connected_to(external[0].logs("proxy"), names[DENIED], TARGET_PORT)
 
 
-def test_envoy_admin_lists_the_listener(scenario, names, e2e_plan, evidence):
+def test_envoy_admin_lists_the_listener(cluster_scenario, names, e2e_plan, evidence):
     if e2e_plan.options.envoy_mode != "daemonset":
         pytest.skip("Envoy admin is reached through the cilium-envoy DaemonSet's pods (--envoy-mode daemonset)")
     listener = qualified_listener(NS, "proxy-envoy", "proxy-listener")
-    listeners, dump = listeners_and_dump(scenario.kube, NS, CLIENT, [f"{NS}/proxy-envoy/"])
+    listeners, dump = listeners_and_dump(cluster_scenario.kube, NS, CLIENT, [f"{NS}/proxy-envoy/"])
     evidence.json("cilium-envoy /config_dump (proxy-envoy)", dump)
     assert listener in listeners, f"{listener} not among {sorted(listeners)}"
     assert listener in dumped_names(dump), dump_names_regex([f"{NS}/proxy-envoy/"])

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import pytest
 
-from l7suite.hubble.expect import FlowExpectation, header, wait_for_flows, with_request_id
-from l7suite.traffic.pod_probes.curl import CURL_TIMED_OUT, CurlRequest, curl
-from l7suite.traffic.pod_probes.answers import all_of, answered, briefs, dropped
 from l7suite.cluster.converge import converge
+from l7suite.hubble.expect import FlowExpectation, header, wait_for_flows, with_request_id
+from l7suite.traffic.pod_probes.answers import all_of, answered, briefs, dropped
+from l7suite.traffic.pod_probes.curl import CURL_TIMED_OUT, CurlRequest, curl
 
 SCENARIO = "starwars"
 NS = "starwars"
@@ -35,21 +35,21 @@ LANDED = answered(200, "Ship landed")
 ACCESS_DENIED = answered(403, "Access denied")
 
 
-def settle(scenario, evidence, what: str, requests: list[tuple[str, CurlRequest]], checks) -> None:
+def settle(cluster_scenario, evidence, what: str, requests: list[tuple[str, CurlRequest]], checks) -> None:
     """Converge on `checks` (one per request) before the step asserts; the attempts become evidence."""
     names = [f"{pod} {req.method} {req.url.split('.local', 1)[-1]}" for pod, req in requests]
-    result = converge(what, lambda: [curl(scenario.kube.exec, NS, pod, req) for pod, req in requests],
-                      all_of(*checks), scenario.kube.timeouts.converge, describe=briefs(names), log=scenario.progress)
+    result = converge(what, lambda: [curl(cluster_scenario.kube.exec, NS, pod, req) for pod, req in requests],
+                      all_of(*checks), cluster_scenario.kube.timeouts.converge, describe=briefs(names), log=cluster_scenario.progress)
     evidence.text(f"converged: {what}", result.lines())
 
 
-def test_l3l4_policy_drops_xwing_and_lands_tiefighter(scenario, hubble_flows, evidence):
-    scenario.apply_stage("l4-policy")
-    settle(scenario, evidence, "L3/L4 policy", [("xwing", LANDING), ("tiefighter", LANDING)], [dropped, LANDED])
+def test_l3l4_policy_drops_xwing_and_lands_tiefighter(cluster_scenario, hubble_flows, evidence):
+    cluster_scenario.apply_stage("l4-policy")
+    settle(cluster_scenario, evidence, "L3/L4 policy", [("xwing", LANDING), ("tiefighter", LANDING)], [dropped, LANDED])
     hubble_flows.restart()
 
-    xwing = curl(scenario.kube.exec, NS, "xwing", LANDING)
-    tiefighter = curl(scenario.kube.exec, NS, "tiefighter", LANDING)
+    xwing = curl(cluster_scenario.kube.exec, NS, "xwing", LANDING)
+    tiefighter = curl(cluster_scenario.kube.exec, NS, "tiefighter", LANDING)
 
     assert (xwing.exit_code, xwing.status) == (CURL_TIMED_OUT, None)
     assert (tiefighter.exit_code, tiefighter.status, tiefighter.body.strip()) == (0, 200, "Ship landed")
@@ -62,14 +62,14 @@ def test_l3l4_policy_drops_xwing_and_lands_tiefighter(scenario, hubble_flows, ev
     ], FLOW_TIMEOUT)
 
 
-def test_l7_policy_denies_exhaust_port_and_allows_landing(scenario, hubble_flows, evidence):
-    scenario.apply_stage("l7-policy")
-    settle(scenario, evidence, "L7 policy", [("tiefighter", INFO), ("tiefighter", LANDING)],
+def test_l7_policy_denies_exhaust_port_and_allows_landing(cluster_scenario, hubble_flows, evidence):
+    cluster_scenario.apply_stage("l7-policy")
+    settle(cluster_scenario, evidence, "L7 policy", [("tiefighter", INFO), ("tiefighter", LANDING)],
            [ACCESS_DENIED, LANDED])
     hubble_flows.restart()
 
-    denied = curl(scenario.kube.exec, NS, "tiefighter", EXHAUST)
-    landed = curl(scenario.kube.exec, NS, "tiefighter", LANDING)
+    denied = curl(cluster_scenario.kube.exec, NS, "tiefighter", EXHAUST)
+    landed = curl(cluster_scenario.kube.exec, NS, "tiefighter", LANDING)
 
     assert (denied.exit_code, denied.status, denied.body.strip()) == (0, 403, "Access denied")
     assert (landed.exit_code, landed.status, landed.body.strip()) == (0, 200, "Ship landed")
@@ -87,12 +87,12 @@ def test_l7_policy_denies_exhaust_port_and_allows_landing(scenario, hubble_flows
     ], FLOW_TIMEOUT)
 
 
-def test_request_id_ties_egress_and_ingress_flows(scenario, hubble_flows, evidence):
-    scenario.apply_stage("tiefighter-egress")
-    settle(scenario, evidence, "tiefighter egress policy", [("tiefighter", LANDING)], [LANDED])
+def test_request_id_ties_egress_and_ingress_flows(cluster_scenario, hubble_flows, evidence):
+    cluster_scenario.apply_stage("tiefighter-egress")
+    settle(cluster_scenario, evidence, "tiefighter egress policy", [("tiefighter", LANDING)], [LANDED])
     hubble_flows.restart()
 
-    landed = curl(scenario.kube.exec, NS, "tiefighter", LANDING)
+    landed = curl(cluster_scenario.kube.exec, NS, "tiefighter", LANDING)
     assert (landed.status, landed.body.strip()) == (200, "Ship landed")
 
     egress_request = FlowExpectation("egress request", source_pod=f"{NS}/tiefighter", flow_type="L7",

@@ -36,13 +36,13 @@ from __future__ import annotations
 
 import pytest
 
-from l7suite.hubble.expect import FlowExpectation, wait_for_flows
-from l7suite.traffic.pod_probes.curl import CURL_TIMED_OUT, CurlRequest, curl
-from l7suite.traffic.pod_probes.answers import answered, brief, dropped
-from l7suite.cluster.converge import converge
 from l7suite.cluster.cilium_envoy_admin import dumped_names, listeners_and_dump, qualified_listener
-from l7suite.traffic.pod_probes.hostnames import groups, hostname_batch
+from l7suite.cluster.converge import converge
 from l7suite.cluster.nodes import pod_of_deployment, ready_pods
+from l7suite.hubble.expect import FlowExpectation, wait_for_flows
+from l7suite.traffic.pod_probes.answers import answered, brief, dropped
+from l7suite.traffic.pod_probes.curl import CURL_TIMED_OUT, CurlRequest, curl
+from l7suite.traffic.pod_probes.hostnames import groups, hostname_batch
 from l7suite.traffic.share_stats import DEFAULT_ALPHA, check_share
 
 SCENARIO = "weighted-lb"
@@ -62,20 +62,20 @@ FLOW_TIMEOUT = 60.0
 
 
 @pytest.fixture(scope="module")
-def tiefighter(scenario) -> str:
-    return pod_of_deployment(scenario.kube, NS, "tiefighter")
+def tiefighter(cluster_scenario) -> str:
+    return pod_of_deployment(cluster_scenario.kube, NS, "tiefighter")
 
 
-def settle(scenario, pod: str, check, what: str):
+def settle(cluster_scenario, pod: str, check, what: str):
     """Converge on one client's answer before the step asserts (every attempt logged)."""
-    return converge(what, lambda: curl(scenario.kube.exec, NS, pod, CurlRequest(URL, max_time=2)), check,
-                    scenario.kube.timeouts.converge, describe=brief, log=scenario.progress)
+    return converge(what, lambda: curl(cluster_scenario.kube.exec, NS, pod, CurlRequest(URL, max_time=2)), check,
+                    cluster_scenario.kube.timeouts.converge, describe=brief, log=cluster_scenario.progress)
 
 
 @pytest.fixture(scope="module")
-def answers(scenario, tiefighter):
-    settle(scenario, tiefighter, answered(200), "tiefighter through lb-listener")
-    return hostname_batch(scenario.kube.exec, NS, tiefighter, CurlRequest(URL, max_time=2), REQUESTS)
+def answers(cluster_scenario, tiefighter):
+    settle(cluster_scenario, tiefighter, answered(200), "tiefighter through lb-listener")
+    return hostname_batch(cluster_scenario.kube.exec, NS, tiefighter, CurlRequest(URL, max_time=2), REQUESTS)
 
 
 def test_every_request_is_answered(answers, evidence):
@@ -95,17 +95,17 @@ def test_split_is_80_20(answers, evidence):
     assert deathstar.passed, deathstar.describe()
 
 
-def test_every_replica_answers(answers, scenario):
+def test_every_replica_answers(answers, cluster_scenario):
     # 3 pods per Service; ROUND_ROBIN inside each weighted cluster: with 800/200 requests every pod answers.
     pods = {p["metadata"]["name"] for d in ("deathstar", "darkstar")
-            for p in ready_pods(scenario.kube, NS, f"class={d}")}
+            for p in ready_pods(cluster_scenario.kube, NS, f"class={d}")}
     served = {r.body for r in answers.records if r.status == 200}
     assert len(pods) == 6 and pods <= served, f"pods that never answered: {sorted(pods - served)}"
 
 
-def test_tiefighter_goes_through_the_proxy(scenario, hubble_flows, tiefighter):
+def test_tiefighter_goes_through_the_proxy(cluster_scenario, hubble_flows, tiefighter):
     hubble_flows.restart()
-    answer = curl(scenario.kube.exec, NS, tiefighter, CurlRequest(URL, max_time=2))
+    answer = curl(cluster_scenario.kube.exec, NS, tiefighter, CurlRequest(URL, max_time=2))
     assert (answer.exit_code, answer.status) == (0, 200)
     wait_for_flows(hubble_flows.fetch, [
         FlowExpectation("tiefighter redirected to Envoy", source_pod=f"{NS}/tiefighter-", verdict="FORWARDED",
@@ -113,11 +113,11 @@ def test_tiefighter_goes_through_the_proxy(scenario, hubble_flows, tiefighter):
     ], FLOW_TIMEOUT)
 
 
-def test_xwing_is_dropped(scenario, hubble_flows, evidence):
-    xwing = pod_of_deployment(scenario.kube, NS, "xwing")
-    evidence.text("converged: xwing dropped", settle(scenario, xwing, dropped, "xwing dropped").lines())
+def test_xwing_is_dropped(cluster_scenario, hubble_flows, evidence):
+    xwing = pod_of_deployment(cluster_scenario.kube, NS, "xwing")
+    evidence.text("converged: xwing dropped", settle(cluster_scenario, xwing, dropped, "xwing dropped").lines())
     hubble_flows.restart()
-    answer = curl(scenario.kube.exec, NS, xwing, CurlRequest(URL, max_time=2))
+    answer = curl(cluster_scenario.kube.exec, NS, xwing, CurlRequest(URL, max_time=2))
     assert (answer.exit_code, answer.status) == (CURL_TIMED_OUT, None)
     wait_for_flows(hubble_flows.fetch, [
         FlowExpectation("xwing denied", source_pod=f"{NS}/xwing-", destination_pod=f"{NS}/deathstar-",
@@ -125,11 +125,11 @@ def test_xwing_is_dropped(scenario, hubble_flows, evidence):
     ], FLOW_TIMEOUT)
 
 
-def test_envoy_admin_lists_the_listener(scenario, tiefighter, e2e_plan, evidence):
+def test_envoy_admin_lists_the_listener(cluster_scenario, tiefighter, e2e_plan, evidence):
     if e2e_plan.options.envoy_mode != "daemonset":
         pytest.skip("Envoy admin is reached through the cilium-envoy DaemonSet's pods (--envoy-mode daemonset)")
     listener = qualified_listener(NS, "deathstar-lb", "lb-listener")
-    listeners, dump = listeners_and_dump(scenario.kube, NS, tiefighter, [listener, "exam/deathstar", "exam/darkstar"])
+    listeners, dump = listeners_and_dump(cluster_scenario.kube, NS, tiefighter, [listener, "exam/deathstar", "exam/darkstar"])
     evidence.json("cilium-envoy /config_dump (deathstar-lb)", dump)
     evidence.json("cilium-envoy /listeners", listeners)
     assert listener in listeners, f"{listener} not among {sorted(listeners)}"

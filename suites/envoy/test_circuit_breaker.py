@@ -22,9 +22,9 @@ SLOWED_FROM = 4  # levels from this concurrency up run against the slowed backen
 
 
 @pytest.fixture(scope="module")
-def levels(scenario_run, report_lines):
-    backends = scenario_run.backends("circuit-break", "echo-service")
-    url = scenario_run.url_for_service("circuit-break", "echo-service") + "/"
+def levels(envoy_run, report_lines):
+    backends = envoy_run.backends("circuit-break", "echo-service")
+    url = envoy_run.url_for_service("circuit-break", "echo-service") + "/"
     results = {}
     for c, n in LEVELS.items():
         for backend in backends:
@@ -32,7 +32,7 @@ def levels(scenario_run, report_lines):
         results[c] = run_requests(url, n, concurrency=c, host="echo-service:8080", deadline=60)
     for c, r in results.items():
         report_lines.add("circuit breaker 200/503 split per concurrency level",
-                         f"{scenario_run.binary.parent.name}: -c {c} -n {r.requests}: {r.summary()['codes']}")
+                         f"{envoy_run.binary.parent.name}: -c {c} -n {r.requests}: {r.summary()['codes']}")
     return results
 
 
@@ -50,10 +50,10 @@ def test_four_clients_overflow_with_503_overloaded(levels):
     assert four.overloaded == four.statuses[503], "every 503 must carry x-envoy-overloaded: " + str(four.summary())
 
 
-def test_overflow_counters_count_the_rejections(levels, scenario_run, evidence):
+def test_overflow_counters_count_the_rejections(levels, envoy_run, evidence):
     # max_requests overflows count as upstream_rq_active_overflow, max_pending_requests ones as
     # upstream_rq_pending_overflow; each is one local 503.
-    stats = scenario_run.cluster_stats(CLUSTER, r"upstream_rq_(active|pending)_overflow$")
+    stats = envoy_run.cluster_stats(CLUSTER, r"upstream_rq_(active|pending)_overflow$")
     evidence.json("cluster overflow counters (admin /stats)", stats)
     overflow = stats.get("upstream_rq_active_overflow", 0) + stats.get("upstream_rq_pending_overflow", 0)
     assert overflow > 0, stats

@@ -10,9 +10,9 @@ import pytest
 
 from fixtures.envoy_runs import open_scenario, record_compat
 from l7suite import MANIFESTS_DIR
-from l7suite.envoy.scenario_run import ScenarioConfigError, outcome_of
-from l7suite.manifests import ManifestError, available_scenarios
+from l7suite.envoy.envoy_run import ScenarioConfigError, outcome_of
 from l7suite.envoy.verdicts import ACK, Verdict
+from l7suite.manifests import ManifestError, available_scenarios
 from suites.envoy.subprocess_pytest import run_pytest
 
 SCENARIO = "all"

@@ -70,8 +70,8 @@ def pod(status: int, body: bytes) -> str | None:
 
 
 @pytest.fixture(scope="module")
-def outage(scenario_run, report_lines):
-    run = scenario_run
+def outage(envoy_run, report_lines):
+    run = envoy_run
     url = listener_url(run) + "/v1/"  # where empire-to-deathstar redirects (weighted-lb CEC: backendServices)
     readings = {"before": wait_state(run, 1, consecutive=1)}
     listeners_before = run.admin.listeners()

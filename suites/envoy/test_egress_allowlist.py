@@ -11,6 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from l7suite.cilium.cec_translation import free_loopback_port
+from l7suite.envoy.envoy_run import EnvoyRun
+from l7suite.envoy.xds_server import XdsNack
+from l7suite.manifests import ManifestError, ManifestSet, load_manifest_set
 from l7suite.scenarios.egress_allowlist import (
     LISTENER_NAME,
     STAT_PREFIX,
@@ -19,11 +23,7 @@ from l7suite.scenarios.egress_allowlist import (
     allowlist_resources,
     https_get,
 )
-from l7suite.envoy.scenario_run import EnvoyScenario
-from l7suite.manifests import ManifestError, Scenario, load_scenario
 from l7suite.standins.tls_certs import make_certificate
-from l7suite.cilium.cec_translation import free_loopback_port
-from l7suite.envoy.xds_server import XdsNack
 
 SCENARIO = "egress-allowlist"
 REFUSED = "google.com"  # the lab's example of a destination the policy does not allow
@@ -33,7 +33,7 @@ NO_MATCH = f"listener.{STAT_PREFIX}.no_filter_chain_match"
 
 @dataclass
 class Egress:
-    run: EnvoyScenario
+    run: EnvoyRun
     port: int
     allowed: list[str]
     targets: dict[str, TlsTarget]
@@ -58,7 +58,7 @@ class Egress:
 @pytest.fixture(scope="module")
 def egress(manifests_dir: Path, envoy_binary: Path, tmp_path_factory):
     try:
-        allowed = allowlist_from(load_scenario(SCENARIO, manifests_dir))
+        allowed = allowlist_from(load_manifest_set(SCENARIO, manifests_dir))
     except ManifestError as exc:
         message = f"scenario {SCENARIO!r}: {exc}"
         pytest.fail(message, pytrace=False)
@@ -67,7 +67,7 @@ def egress(manifests_dir: Path, envoy_binary: Path, tmp_path_factory):
     certificate = make_certificate(workdir / "tls", names)
     targets: dict[str, TlsTarget] = {}
     # No CiliumEnvoyConfig here: the allowlist control plane is the only source of this Envoy's config.
-    run = EnvoyScenario(Scenario(SCENARIO, workdir), envoy_binary, workdir)
+    run = EnvoyRun(ManifestSet(SCENARIO, workdir), envoy_binary, workdir)
     try:
         for name in names:
             targets[name] = TlsTarget(name, certificate).start()

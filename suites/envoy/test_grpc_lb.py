@@ -11,9 +11,9 @@ import copy
 
 import pytest
 
-from l7suite.traffic.share_comparison import DEFAULT_ALPHA, compare_shares
 from l7suite.envoy.resources import CLUSTER
 from l7suite.standins.currency_service import CURRENCIES, call_once, run_calls
+from l7suite.traffic.share_comparison import DEFAULT_ALPHA, compare_shares
 
 SCENARIO = "grpc-lb"
 NAMESPACE, SERVICE = "grpc", "currencyservice"
@@ -28,13 +28,13 @@ SLOW_DELAY_S = 0.02
 
 
 @pytest.fixture(scope="module")
-def target(scenario_run) -> str:
-    return scenario_run.url_for_service(NAMESPACE, SERVICE).removeprefix("http://")
+def target(envoy_run) -> str:
+    return envoy_run.url_for_service(NAMESPACE, SERVICE).removeprefix("http://")
 
 
-def test_listener_route_and_cluster_keep_the_operators_names(scenario_run):
-    assert "grpc/currencyservice" in scenario_run.admin.listeners()
-    assert set(scenario_run.translated.resources[CLUSTER]) == {CLUSTER_NAME}
+def test_listener_route_and_cluster_keep_the_operators_names(envoy_run):
+    assert "grpc/currencyservice" in envoy_run.admin.listeners()
+    assert set(envoy_run.translated.resources[CLUSTER]) == {CLUSTER_NAME}
 
 
 def test_grpcurl_call_answers_the_currency_list_through_envoy(target, evidence):
@@ -47,22 +47,22 @@ def test_grpcurl_call_answers_the_currency_list_through_envoy(target, evidence):
     assert "x-envoy-upstream-service-time" in answer.headers, f"response headers: {answer.headers}"
 
 
-def test_calls_reach_every_replica_over_http2(target, scenario_run, evidence):
+def test_calls_reach_every_replica_over_http2(target, envoy_run, evidence):
     result = run_calls(target, SPREAD_CALLS, concurrency=3)
     evidence.json("calls per replica", result.summary())
     assert dict(result.codes) == {"OK": SPREAD_CALLS}, result.summary()
     assert dict(result.servers) == {"envoy": SPREAD_CALLS}, result.summary()
-    pods = {b.name for b in scenario_run.backends(NAMESPACE, SERVICE)}
+    pods = {b.name for b in envoy_run.backends(NAMESPACE, SERVICE)}
     assert set(result.pods) == pods, f"replicas that never answered: {sorted(pods - set(result.pods))}"
     # useDownstreamProtocolConfig: gRPC (HTTP/2) downstream -> HTTP/2 upstream, never HTTP/1.1
-    stats = scenario_run.cluster_stats(CLUSTER_NAME, r"upstream_cx_http[12]_total$")
+    stats = envoy_run.cluster_stats(CLUSTER_NAME, r"upstream_cx_http[12]_total$")
     assert stats.get("upstream_cx_http2_total", 0) > 0 and stats.get("upstream_cx_http1_total", 0) == 0, stats
 
 
 @pytest.fixture(scope="module")
-def lb_shares(scenario_run, target, report_lines):
+def lb_shares(envoy_run, target, report_lines):
     """Calls per replica under ROUND_ROBIN, then under the manifest's own cluster, one replica slowed."""
-    run = scenario_run
+    run = envoy_run
     manifest = run.translated
     round_robin = copy.deepcopy(manifest)
     round_robin.resources[CLUSTER][CLUSTER_NAME].ClearField("lb_policy")  # the operator's default

@@ -8,10 +8,10 @@ import time
 
 import pytest
 
+from l7suite.cilium.cec_updates import stage_configs, translate_update
 from l7suite.scenarios.weighted_lb import listener_url
 from l7suite.traffic.share_stats import DEFAULT_ALPHA, check_share
 from l7suite.traffic.steady_load import SteadyLoad, failures, summarize
-from l7suite.cilium.cec_updates import stage_configs, translate_update
 
 SCENARIO = "weighted-lb"
 STAGE = "split-50-50"
@@ -29,8 +29,8 @@ def group(status: int, body: bytes) -> str | None:
 
 
 @pytest.fixture(scope="module")
-def switch(scenario_run, report_lines):
-    run = scenario_run
+def switch(envoy_run, report_lines):
+    run = envoy_run
     update = translate_update(run, stage_configs(run, STAGE))
     listeners_before = run.admin.listeners()
     counters_before = run.admin.stats(LISTENER_COUNTERS)

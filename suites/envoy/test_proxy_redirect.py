@@ -10,10 +10,10 @@ module (`world`) and each version's Envoy and redirect rules run in them (`redir
 
 import pytest
 
-from l7suite.envoy.scenario_run import ScenarioConfigError
-from l7suite.manifests import ManifestError, load_scenario
-from l7suite.standins.netns import NetnsUnavailable
+from l7suite.envoy.envoy_run import ScenarioConfigError
+from l7suite.manifests import ManifestError, load_manifest_set
 from l7suite.scenarios.proxy_redirect import PROXY_ADDRESS, WORLD, ProxyRedirectRun, ProxyWorld
+from l7suite.standins.netns import NetnsUnavailable
 
 SCENARIO = "proxy-redirect"
 ALLOWED = "api.github.com"  # matches the policy's toFQDNs *.github.com
@@ -45,7 +45,7 @@ def world(tmp_path_factory):
 def redirect_run(world, manifests_dir, envoy_binary, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("proxy-redirect")
     try:
-        scenario = load_scenario(SCENARIO, manifests_dir, {"PROXY_ADDRESS": PROXY_ADDRESS})
+        scenario = load_manifest_set(SCENARIO, manifests_dir, {"PROXY_ADDRESS": PROXY_ADDRESS})
         run = ProxyRedirectRun(world, scenario, envoy_binary, workdir).__enter__()
     except NetnsUnavailable as exc:
         message = f"scenario {SCENARIO!r} needs a network namespace with nftables redirects: {exc}"

@@ -10,8 +10,8 @@ import json
 
 import pytest
 
-from l7suite.traffic.http_requests import run_requests
 from l7suite.scenarios.weighted_lb import HOST, listener_url, redirected_listener
+from l7suite.traffic.http_requests import run_requests
 from l7suite.traffic.share_stats import DEFAULT_ALPHA, check_share
 
 SCENARIO = "weighted-lb"
@@ -24,8 +24,8 @@ def hostname(status: int, headers: dict, body: bytes) -> str | None:
 
 
 @pytest.fixture(scope="module")
-def answers(scenario_run):
-    return run_requests(listener_url(scenario_run) + "/v1/", REQUESTS, host=HOST, key=hostname, deadline=60)
+def answers(envoy_run):
+    return run_requests(listener_url(envoy_run) + "/v1/", REQUESTS, host=HOST, key=hostname, deadline=60)
 
 
 def groups(answers) -> dict[str, int]:
@@ -51,20 +51,20 @@ def test_split_is_80_20(answers, evidence):
     assert deathstar.passed, deathstar.describe()
 
 
-def test_every_replica_serves(answers, scenario_run):
+def test_every_replica_serves(answers, envoy_run):
     # Within each weighted cluster, ROUND_ROBIN over the Service's 3 pods.
     served = set(answers.keys)
-    pods = {b.name for svc in ("deathstar", "darkstar") for b in scenario_run.backends("exam", svc)}
+    pods = {b.name for svc in ("deathstar", "darkstar") for b in envoy_run.backends("exam", svc)}
     assert pods == served, f"pods that never answered: {sorted(pods - served)}"
 
 
-def test_listener_is_named_like_cilium_names_it(scenario_run):
-    assert redirected_listener(scenario_run.scenario.objects) == "exam/deathstar-lb/lb-listener"
-    assert "exam/deathstar-lb/lb-listener" in scenario_run.admin.listeners()
+def test_listener_is_named_like_cilium_names_it(envoy_run):
+    assert redirected_listener(envoy_run.scenario.objects) == "exam/deathstar-lb/lb-listener"
+    assert "exam/deathstar-lb/lb-listener" in envoy_run.admin.listeners()
 
 
-def test_backend_services_are_not_redirected(scenario_run):
+def test_backend_services_are_not_redirected(envoy_run):
     # backendServices: the agent serves their endpoints over EDS and registers no Service redirect
     # (pkg/ciliumenvoyconfig/cec_manager.go: addK8sServiceRedirects reads spec.services only).
     with pytest.raises(KeyError):
-        scenario_run.url_for_service("exam", "deathstar")
+        envoy_run.url_for_service("exam", "deathstar")

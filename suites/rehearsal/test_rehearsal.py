@@ -35,9 +35,9 @@ import yaml
 
 from l7suite import REPO_ROOT
 from l7suite.cluster.e2e_run import option_value
+from l7suite.cluster.helm_values import without_digest
 from l7suite.cluster.plan import CHART_ENVOY
 from l7suite.cluster.record import Replay, normalized
-from l7suite.cluster.helm_values import without_digest
 from suites.rehearsal.planned import Planned
 from suites.rehearsal.runner import Run, results_of, session_processes
 

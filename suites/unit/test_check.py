@@ -12,8 +12,8 @@ from envoy.service.discovery.v3 import discovery_pb2
 
 from l7suite.envoy import config_check as check
 from l7suite.envoy.config_check import Report, Row, read_inputs, valid_configs
+from l7suite.envoy.envoy_run import translate_configs
 from l7suite.envoy.resources import CLUSTER, ENDPOINTS, LISTENER, ROUTE
-from l7suite.envoy.scenario_run import translate_configs
 from l7suite.envoy.verdicts import ACK, Outcome, Verdict
 from l7suite.envoy.xds_server import AdsServer
 from suites.unit.cec_builders import eds_cluster, hcm_listener, make

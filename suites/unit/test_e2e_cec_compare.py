@@ -8,8 +8,8 @@ from pathlib import Path
 import yaml
 
 from l7suite import MANIFESTS_DIR
-from l7suite.manifests import load_scenario
 from l7suite.cluster.cec_compare import Difference, camel, compare_specs, render, subset_differences
+from l7suite.manifests import load_manifest_set
 
 DATA = Path(__file__).parent / "data"
 LB_POLICY = "spec.resources[Cluster grpc/currencyservice].lbPolicy"
@@ -20,7 +20,7 @@ def seed(name: str) -> dict:
 
 
 def reference() -> dict:
-    cec = load_scenario("grpc-lb", MANIFESTS_DIR).get("CiliumEnvoyConfig", "grpc", "cilium-envoy-lb-currencyservice")
+    cec = load_manifest_set("grpc-lb", MANIFESTS_DIR).get("CiliumEnvoyConfig", "grpc", "cilium-envoy-lb-currencyservice")
     assert cec is not None
     return cec.data
 

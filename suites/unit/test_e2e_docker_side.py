@@ -11,7 +11,6 @@ import yaml
 
 from l7suite import MANIFESTS_DIR
 from l7suite.cluster import tools
-from l7suite.manifests import load_scenario
 from l7suite.cluster.docker_side import (
     PROXY_IMAGE,
     TARGET_IMAGE,
@@ -23,6 +22,7 @@ from l7suite.cluster.docker_side import (
     external_name_objects,
     fqdn_pattern_matches,
 )
+from l7suite.manifests import load_manifest_set
 
 DATA = Path(__file__).parent / "data"
 # `docker inspect -f '{{json .NetworkSettings.Networks}}'` prints a map network name -> EndpointSettings
@@ -115,10 +115,10 @@ def test_fqdn_match_pattern_like_cilium(pattern, name, matches):
 
 
 def test_stage_policy_is_the_lab_policy_with_resolvable_names():
-    scenario = load_scenario("proxy-redirect", MANIFESTS_DIR, {"PROXY_ADDRESS": "172.18.0.5"})
-    base = scenario.get("CiliumNetworkPolicy", "proxy", "proxy-policy")
+    scenario = load_manifest_set("proxy-redirect", MANIFESTS_DIR, {"PROXY_ADDRESS": "172.18.0.5"})
+    base = cluster_scenario.get("CiliumNetworkPolicy", "proxy", "proxy-policy")
     assert base is not None
-    stage = yaml.safe_load(scenario.stage_files()["external-names"].read_text())
+    stage = yaml.safe_load(cluster_scenario.stage_files()["external-names"].read_text())
     fqdn = [rule for rule in stage["spec"]["egress"] if "toFQDNs" in rule]
     pattern = fqdn[0]["toFQDNs"][0]["matchPattern"]
     assert fqdn_pattern_matches(pattern, "allowed-web.proxy.svc.cluster.local")

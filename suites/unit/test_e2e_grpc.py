@@ -13,7 +13,7 @@ from google.protobuf import descriptor_pb2
 from grpc_tools import protoc
 
 from l7suite import MANIFESTS_DIR
-from l7suite.manifests import load_scenario
+from l7suite.manifests import load_manifest_set
 from l7suite.traffic.pod_probes.grpcurl import (
     CURRENCY_METHOD,
     calls_script,
@@ -70,8 +70,8 @@ def test_host_requests_reads_rq_total_per_host():
 
 
 def test_shipped_proto_compiles_and_defines_the_method(tmp_path):
-    scenario = load_scenario("grpc-lb-annotations", MANIFESTS_DIR)
-    config_map = scenario.get("ConfigMap", "grpc", "currency-proto")
+    scenario = load_manifest_set("grpc-lb-annotations", MANIFESTS_DIR)
+    config_map = cluster_scenario.get("ConfigMap", "grpc", "currency-proto")
     assert config_map is not None
     (tmp_path / "currency.proto").write_text(config_map.data["data"]["currency.proto"])
     out = tmp_path / "set.pb"
@@ -84,8 +84,8 @@ def test_shipped_proto_compiles_and_defines_the_method(tmp_path):
 
 
 def test_client_mounts_the_proto_where_grpcurl_looks():
-    scenario = load_scenario("grpc-lb-annotations", MANIFESTS_DIR)
-    pod = scenario.get("Pod", "grpc", "grpc-client")
+    scenario = load_manifest_set("grpc-lb-annotations", MANIFESTS_DIR)
+    pod = cluster_scenario.get("Pod", "grpc", "grpc-client")
     assert pod is not None
     container = pod.spec["containers"][0]
     argv = grpcurl_argv("x:7000")
@@ -94,10 +94,10 @@ def test_client_mounts_the_proto_where_grpcurl_looks():
 
 
 def test_stages_only_add_the_annotations():
-    scenario = load_scenario("grpc-lb-annotations", MANIFESTS_DIR)
-    base = scenario.get("Service", "grpc", "currencyservice")
+    scenario = load_manifest_set("grpc-lb-annotations", MANIFESTS_DIR)
+    base = cluster_scenario.get("Service", "grpc", "currencyservice")
     assert base is not None and "annotations" not in base.data["metadata"]
-    stages = {n: yaml.safe_load(p.read_text()) for n, p in scenario.stage_files().items()}
+    stages = {n: yaml.safe_load(p.read_text()) for n, p in cluster_scenario.stage_files().items()}
     for name, wanted in {"lb-l7": {"service.cilium.io/lb-l7": "enabled"},
                               "least-request": {"service.cilium.io/lb-l7": "enabled",
                                                 "service.cilium.io/lb-l7-algorithm": "least_request"}}.items():

@@ -14,8 +14,8 @@ import pytest
 
 from l7suite.cluster import tools
 from l7suite.cluster.kube import Kube, PortForwardError, forwarded_port
-from l7suite.cluster.scenario_setup import ScenarioRun
-from l7suite.manifests import ManifestError, load_scenario
+from l7suite.cluster.scenario_setup import ClusterScenario
+from l7suite.manifests import ManifestError, load_manifest_set
 
 
 class Recorder:
@@ -61,23 +61,23 @@ def test_port_forward_output_gives_the_local_port(line, port):
 
 def test_scenario_applies_namespace_first_and_deletes_it_last(tmp_path):
     run = Recorder()
-    scenario = ScenarioRun(Kube(tmp_path / "kc", run), load_scenario("starwars"))
-    for path in scenario.files():
-        scenario.kube.apply(path)
-        scenario.applied.append(path)
-    scenario.apply_stage("l4-policy")
-    scenario.down()
+    scenario = ClusterScenario(Kube(tmp_path / "kc", run), load_manifest_set("starwars"))
+    for path in cluster_scenario.files():
+        cluster_scenario.kube.apply(path)
+        cluster_scenario.applied.append(path)
+    cluster_scenario.apply_stage("l4-policy")
+    cluster_scenario.down()
     applied = [Path(c[-1]).name for c in run.calls if "apply" in c]
     deleted = [Path(c[-1]).name for c in run.calls if "delete" in c]
     assert applied == ["namespace.yaml", "http-sw-app.yaml", "l4-policy.yaml"]
     assert deleted == ["l4-policy.yaml", "http-sw-app.yaml", "namespace.yaml"]
-    assert scenario.namespace == "starwars"
+    assert cluster_scenario.namespace == "starwars"
 
 
 def test_unknown_stage_names_the_known_ones(tmp_path):
-    scenario = ScenarioRun(Kube(tmp_path / "kc", Recorder()), load_scenario("starwars"))
+    scenario = ClusterScenario(Kube(tmp_path / "kc", Recorder()), load_manifest_set("starwars"))
     with pytest.raises(ManifestError, match="no stage 'l9'; stages: l4-policy, l7-policy, tiefighter-egress"):
-        scenario.apply_stage("l9")
+        cluster_scenario.apply_stage("l9")
 
 
 # --- port-forward: a real child process (a stand-in kubectl printing kubectl's own lines) -----------

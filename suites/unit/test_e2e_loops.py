@@ -15,7 +15,13 @@ from l7suite.traffic.pod_probes import ExecResult
 from l7suite.traffic.pod_probes.batch import parse_batch
 from l7suite.traffic.pod_probes.curl import CurlRequest
 from l7suite.traffic.pod_probes.hostnames import groups, hostname_batch_script
-from l7suite.traffic.pod_probes.steady_in_pod import PROC_SCAN, envoy_processes, parse_loop, steady_loop_script, stop_argv
+from l7suite.traffic.pod_probes.steady_in_pod import (
+    PROC_SCAN,
+    envoy_processes,
+    parse_loop,
+    steady_loop_script,
+    stop_argv,
+)
 
 URL = "http://deathstar.starwars.svc.cluster.local/v1/request-landing"
 

@@ -14,12 +14,12 @@ import pytest
 
 from l7suite import MANIFESTS_DIR, REPO_ROOT
 from l7suite.cluster import tools
+from l7suite.cluster.cilium_envoy_admin import dump_names_regex, dumped_names, overflow_counters, qualified_listener
 from l7suite.cluster.kube import Kube
+from l7suite.cluster.nodes import PodNotFound, pod_of_deployment
 from l7suite.cluster.plan import RunOptions, build_plan, render_plan
 from l7suite.cluster.shared_cluster import SharedClusterFailed, attempted, read_state, shared_kubeconfig
-from l7suite.manifests import load_scenario
-from l7suite.cluster.cilium_envoy_admin import dump_names_regex, dumped_names, overflow_counters, qualified_listener
-from l7suite.cluster.nodes import PodNotFound, pod_of_deployment
+from l7suite.manifests import load_manifest_set
 
 
 def _worker(state_dir: str, counter: str, out: multiprocessing.Queue) -> None:
@@ -116,7 +116,7 @@ def _pod(name: str, ready: bool, deleting: bool = False) -> dict:
 
 def test_pod_of_deployment_takes_a_ready_pod_by_the_deployment_selector(tmp_path):
     # the exam's tiefighter Deployment as the suite applies it (the API server returns spec.selector as given)
-    found = load_scenario("weighted-lb", MANIFESTS_DIR).get("Deployment", "exam", "tiefighter")
+    found = load_manifest_set("weighted-lb", MANIFESTS_DIR).get("Deployment", "exam", "tiefighter")
     assert found is not None
     deployment = found.data
     selector = deployment["spec"]["selector"]["matchLabels"]

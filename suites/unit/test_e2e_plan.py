@@ -10,9 +10,9 @@ from pathlib import Path
 import yaml
 
 from l7suite import MANIFESTS_DIR, REPO_ROOT
+from l7suite.cluster.helm_values import helm_values, merge
 from l7suite.cluster.kindconfig import kind_config
 from l7suite.cluster.plan import RunOptions, build_plan, render_plan
-from l7suite.cluster.helm_values import helm_values, merge
 from suites.unit.e2e_plugin_run import run_e2e_plugin
 
 VALUES_DIR = MANIFESTS_DIR / "cilium"

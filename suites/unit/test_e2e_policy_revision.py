@@ -19,9 +19,9 @@ from l7suite.cluster.policy_revision import (
     revision_argv,
     wait_argv,
 )
-from l7suite.cluster.scenario_setup import ScenarioRun, start
+from l7suite.cluster.scenario_setup import ClusterScenario, start
 from l7suite.cluster.timeouts import Timeouts
-from l7suite.manifests import load_scenario
+from l7suite.manifests import load_manifest_set
 
 AGENTS = ["cilium-7xk2p", "cilium-q9d4m"]
 NOT_FOUND = "error: unable to upgrade connection: container not found (\"cilium-agent\")"
@@ -117,7 +117,7 @@ def no_sleep(seconds: float) -> None:
 def test_stage_apply_waits_on_every_agent_for_the_new_revision(tmp_path):
     cluster = Cluster({"cilium-7xk2p": 8, "cilium-q9d4m": 11})
     kube = kube_of(cluster, tmp_path)
-    run = ScenarioRun(kube, load_scenario("starwars"), policy_sync=PolicySync(kube, 60.0, sleep=no_sleep))
+    run = ClusterScenario(kube, load_manifest_set("starwars"), policy_sync=PolicySync(kube, 60.0, sleep=no_sleep))
     run.apply_stage("l4-policy")
     assert cluster.kinds() == [
         "list agents", "cilium-dbg policy get @cilium-7xk2p", "cilium-dbg policy get @cilium-q9d4m",
@@ -130,7 +130,7 @@ def test_stage_apply_waits_on_every_agent_for_the_new_revision(tmp_path):
 def test_two_changed_policies_raise_the_expected_revision_by_two(tmp_path):
     cluster = Cluster({"cilium-7xk2p": 8})
     kube = kube_of(cluster, tmp_path)
-    run = ScenarioRun(kube, load_scenario("starwars"), policy_sync=PolicySync(kube, 60.0, sleep=no_sleep))
+    run = ClusterScenario(kube, load_manifest_set("starwars"), policy_sync=PolicySync(kube, 60.0, sleep=no_sleep))
     run.apply_stage("tiefighter-egress")  # CNPs dns and tiefighter
     waits = [c[c.index("--") + 1:] for c in cluster.calls if "wait" in c]
     assert waits == [wait_argv(10, 60.0)]
@@ -141,7 +141,7 @@ def test_unchanged_policy_waits_for_nothing(tmp_path):
     cluster.generation = 3  # already there, and the apply changes nothing
     kube = kube_of(cluster, tmp_path)
     lines: list[str] = []
-    run = ScenarioRun(kube, load_scenario("starwars"), policy_sync=PolicySync(kube, 60.0, lines.append))
+    run = ClusterScenario(kube, load_manifest_set("starwars"), policy_sync=PolicySync(kube, 60.0, lines.append))
     run.apply_stage("l4-policy")
     assert not [c for c in cluster.calls if "wait" in c]
     assert lines == ["policies unchanged (CiliumNetworkPolicy starwars/rule1): no revision to wait for"]
@@ -151,7 +151,7 @@ def test_an_agent_that_does_not_get_there_fails_naming_it_after_all_were_waited_
     cluster = Cluster({"cilium-7xk2p": 8, "cilium-q9d4m": 11},
                       wait_fails={"cilium-7xk2p": "Error: \n1 endpoints still not ready after 1m0s (0 failed)\n"})
     kube = kube_of(cluster, tmp_path)
-    run = ScenarioRun(kube, load_scenario("starwars"), policy_sync=PolicySync(kube, 60.0, sleep=no_sleep))
+    run = ClusterScenario(kube, load_manifest_set("starwars"), policy_sync=PolicySync(kube, 60.0, sleep=no_sleep))
     with pytest.raises(PolicyNotInForce) as info:
         run.apply_stage("l7-policy")
     assert str(info.value) == (
@@ -181,7 +181,7 @@ def test_base_policies_are_waited_for_after_the_workloads_are_ready(tmp_path, mo
     # (the namespace exists by then), and waited for once the workloads are ready
     cluster = Cluster({"cilium-7xk2p": 8})
     kube = kube_of(cluster, tmp_path)
-    run = ScenarioRun(kube, load_scenario("weighted-lb"), policy_sync=PolicySync(kube, 60.0, sleep=no_sleep))
+    run = ClusterScenario(kube, load_manifest_set("weighted-lb"), policy_sync=PolicySync(kube, 60.0, sleep=no_sleep))
     monkeypatch.setattr(run, "wait_workloads", lambda: cluster.calls.append(["workloads ready"]))
     run.up()
     applies = [Path(c[-1]).name for c in cluster.calls if c[0] == "apply"]
@@ -193,7 +193,7 @@ def test_base_policies_are_waited_for_after_the_workloads_are_ready(tmp_path, mo
 
 
 def test_the_suites_scenarios_wait_for_policies(tmp_path, monkeypatch):
-    monkeypatch.setattr(ScenarioRun, "up", lambda self: None)
+    monkeypatch.setattr(ClusterScenario, "up", lambda self: None)
     kube = Kube(tmp_path / "kc", Cluster({}), timeouts=Timeouts(policy_wait=75.0))
     run = start(kube, "starwars", MANIFESTS_DIR, lambda line: None)
     assert run.policy_sync is not None and run.policy_sync.max_wait == 75.0
@@ -209,7 +209,7 @@ def test_placeholders_are_filled_in_what_is_applied_and_the_copy_removed(tmp_pat
         return tools.Completed(tuple(argv), 0, "", "")
 
     variables = {"PROXY_ADDRESS": "172.18.0.5"}
-    run = ScenarioRun(Kube(tmp_path / "kc", runner), load_scenario("proxy-redirect", variables=variables),
+    run = ClusterScenario(Kube(tmp_path / "kc", runner), load_manifest_set("proxy-redirect", variables=variables),
                       variables=variables)
     run.apply_file(run.scenario.directory / "cec.yaml")
     run.apply_file(run.scenario.directory / "client.yaml")

@@ -3,10 +3,10 @@
 from pathlib import Path
 
 from l7suite import MANIFESTS_DIR
+from l7suite.cluster.helm_values import helm_values
 from l7suite.cluster.install import preload
 from l7suite.cluster.timeouts import Timeouts
 from l7suite.cluster.tools import Completed
-from l7suite.cluster.helm_values import helm_values
 
 PINNED = "quay.io/cilium/cilium-envoy:v1.37.6-1@sha256:" + "a" * 64
 TAGGED = "quay.io/cilium/cilium-envoy:v1.37.6-1"

@@ -1,4 +1,4 @@
-"""The `scenario` fixture's teardown: namespaces and stage objects are deleted after each scenario
+"""The `cluster_scenario` fixture's teardown: namespaces and stage objects are deleted after each scenario
 whatever happens to the cluster (--keep-cluster keeps the cluster only), kept only with
 --keep-namespaces, and a setup that fails deletes what it had applied."""
 
@@ -59,9 +59,9 @@ SCENARIO = "starwars"
 pytestmark = pytest.mark.e2e
 
 
-def test_stage(scenario):
-    scenario.policy_sync = None  # no agents to wait on here: the policy wait is tested on its own
-    scenario.apply_stage("tiefighter-egress")
+def test_stage(cluster_scenario):
+    cluster_scenario.policy_sync = None  # no agents to wait on here: the policy wait is tested on its own
+    cluster_scenario.apply_stage("tiefighter-egress")
 '''
 
 

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 import pytest
 
 import suites.e2e.test_starwars as starwars
+from l7suite.cluster.converge import NotConverged, converge
 from l7suite.cluster.timeouts import Timeouts
 from l7suite.traffic.pod_probes import ExecResult
 from l7suite.traffic.pod_probes.curl import STATUS_MARKER
-from l7suite.cluster.converge import NotConverged, converge
 
 
 def no_sleep(seconds: float) -> None:
@@ -131,7 +131,7 @@ def quiet_flows(monkeypatch):
 
 
 def run_step(step, scenario: Scenario, evidence: Evidence) -> None:
-    given = {"scenario": scenario, "hubble_flows": Flows(), "evidence": evidence}
+    given = {"cluster_scenario": cluster_scenario, "hubble_flows": Flows(), "evidence": evidence}
     step(**{name: given[name] for name in inspect.signature(step).parameters})
 
 
@@ -147,7 +147,7 @@ def test_l3l4_step_checks_only_once_xwing_is_dropped(quiet_flows, lag):
 def test_l7_step_never_sends_exhaust_port_before_the_l7_policy_is_in_force(quiet_flows, lag):
     deathstar = Deathstar(lag=lag, policy="l4")
     scenario = Scenario(deathstar)
-    run_step(starwars.test_l7_policy_denies_exhaust_port_and_allows_landing, scenario, Evidence())
+    run_step(starwars.test_l7_policy_denies_exhaust_port_and_allows_landing, cluster_scenario, Evidence())
     assert deathstar.exploded_before_l7 == []
     assert "tiefighter PUT /v1/exhaust-port [l7]" in deathstar.requests
     first_put = deathstar.requests.index("tiefighter PUT /v1/exhaust-port [l7]")

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from l7suite.traffic.pod_probes import ExecResult
-from l7suite.cluster.converge import NotConverged
 from l7suite.cluster.cluster_dns import addresses, dig_argv, wait_resolvable
+from l7suite.cluster.converge import NotConverged
+from l7suite.traffic.pod_probes import ExecResult
 
 ALLOWED = "allowed-web.proxy.svc.cluster.local"
 DENIED = "denied-web.proxy.svc.cluster.local"

@@ -15,7 +15,7 @@ import pytest
 
 import suites.e2e.test_daemonset_resilience as resilience
 from l7suite.cluster import tools
-from l7suite.manifests import available_scenarios, load_scenario
+from l7suite.manifests import available_scenarios, load_manifest_set
 from l7suite.traffic.pod_probes import ExecResult
 from l7suite.traffic.pod_probes.curl import STATUS_MARKER, CurlRequest
 from l7suite.traffic.pod_probes.steady_in_pod import (
@@ -31,11 +31,11 @@ URL = "http://deathstar.resilience.svc.cluster.local/v1/request-landing"
 
 
 def test_the_scenario_has_a_namespace_no_other_scenario_uses_and_its_policy_as_a_base_file():
-    own = load_scenario("resilience")
+    own = load_manifest_set("resilience")
     assert [o.name for o in own.of_kind("Namespace")] == ["resilience"]
     scenarios = set(available_scenarios()) - {"resilience", "cilium"}  # manifests/cilium: Helm values
     others = {o.name for name in scenarios
-              for o in load_scenario(name, variables={"PROXY_ADDRESS": "192.0.2.1"}).of_kind("Namespace")}
+              for o in load_manifest_set(name, variables={"PROXY_ADDRESS": "192.0.2.1"}).of_kind("Namespace")}
     assert "resilience" not in others
     policy = own.get("CiliumNetworkPolicy", "resilience", "rule1")
     assert policy is not None and policy.source.parent == own.directory  # applied (and waited for) at setup
@@ -166,7 +166,7 @@ def run_restart(monkeypatch, mode: str, keep_namespaces: bool = False):
     evidence = Evidence()
     flows = SimpleNamespace(restart=lambda: None, fetch=lambda: [])
     try:
-        resilience.test_agent_restart_keeps_l7_traffic(scenario, plan, flows, evidence)
+        resilience.test_agent_restart_keeps_l7_traffic(cluster_scenario, plan, flows, evidence)
         outcome = "passed"
     except AssertionError as exc:
         outcome = str(exc)

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import pytest
 
-from l7suite.manifests import load_file, load_scenario
+from l7suite.manifests import load_file, load_manifest_set
 from l7suite.scenarios.weighted_lb import HOST, redirected_listener
 
 
 @pytest.fixture(scope="module")
 def exam():
-    return load_scenario("weighted-lb")
+    return load_manifest_set("weighted-lb")
 
 
 def configs(exam):

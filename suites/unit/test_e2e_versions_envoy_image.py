@@ -9,8 +9,8 @@ import sys
 import pytest
 
 from l7suite import MANIFESTS_DIR, REPO_ROOT
-from l7suite.cluster.plan import RunOptions, build_plan
 from l7suite.cluster.helm_values import helm_values
+from l7suite.cluster.plan import RunOptions, build_plan
 from l7suite.report import environment
 from l7suite.report.environment import E2ELabels, e2e_labels
 

@@ -2,13 +2,13 @@
 
 import pytest
 
-from l7suite.scenarios.egress_allowlist import LISTENER_NAME, STAT_PREFIX, allowlist_from, allowlist_resources
 from l7suite.envoy.resources import CLUSTER, LISTENER, to_dict
-from l7suite.manifests import ManifestError, load_scenario
+from l7suite.manifests import ManifestError, load_manifest_set
+from l7suite.scenarios.egress_allowlist import LISTENER_NAME, STAT_PREFIX, allowlist_from, allowlist_resources
 
 
 def test_allowlist_is_read_from_the_manifest():
-    assert allowlist_from(load_scenario("egress-allowlist")) == ["api.github.com", "objects.githubusercontent.com"]
+    assert allowlist_from(load_manifest_set("egress-allowlist")) == ["api.github.com", "objects.githubusercontent.com"]
 
 
 def test_one_sni_filter_chain_and_one_cluster_per_name():
@@ -30,4 +30,4 @@ def test_an_empty_allowlist_names_file_and_field(tmp_path):
     (tmp_path / "egress-allowlist" / "allowlist.yaml").write_text(
         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: egress-allowlist, namespace: egress}\ndata: {allowed: ''}\n")
     with pytest.raises(ManifestError, match=r"allowlist.yaml .*data.allowed: the allowlist is empty"):
-        allowlist_from(load_scenario("egress-allowlist", tmp_path))
+        allowlist_from(load_manifest_set("egress-allowlist", tmp_path))

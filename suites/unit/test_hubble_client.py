@@ -10,9 +10,9 @@ import grpc
 import pytest
 
 from l7suite.hubble.client import FlowQuery, HubbleClient
+from l7suite.hubble.jsonpb import parse_lines
 from l7suite.protos.hubble_min_pb2 import GetFlowsResponse, Verdict
 from l7suite.protos.hubble_min_pb2_grpc import ObserverServicer, add_ObserverServicer_to_server
-from l7suite.hubble.jsonpb import parse_lines
 
 DATA = Path(__file__).parent / "data"
 

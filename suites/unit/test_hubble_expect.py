@@ -16,8 +16,8 @@ from l7suite.hubble.expect import (
     wait_for_flows,
     with_request_id,
 )
-from l7suite.protos.hubble_min_pb2 import Endpoint, Flow, Layer7
 from l7suite.hubble.jsonpb import flows_of, parse_lines
+from l7suite.protos.hubble_min_pb2 import Endpoint, Flow, Layer7
 
 DATA = Path(__file__).parent / "data"
 XWING_DENIED = FlowExpectation("xwing denied", source_pod="default/xwing", destination_pod="default/deathstar-",

@@ -9,8 +9,8 @@ import pytest
 from google.protobuf import json_format
 
 from l7suite.hubble.expect import observe
-from l7suite.protos.hubble_min_pb2 import Flow, Layer7
 from l7suite.hubble.jsonpb import JsonpbError, flows_of, parse_lines, to_json
+from l7suite.protos.hubble_min_pb2 import Flow, Layer7
 
 DATA = Path(__file__).parent / "data"
 

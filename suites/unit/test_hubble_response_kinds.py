@@ -13,8 +13,8 @@ import pytest
 from google.protobuf.wrappers_pb2 import Int32Value
 
 from l7suite.hubble.expect import describe
-from l7suite.protos.hubble_min_pb2 import Flow, GetFlowsResponse, LostEvent, NodeStatusEvent
 from l7suite.hubble.jsonpb import JsonpbError, parse_line, replay_flows, response_line, to_json
+from l7suite.protos.hubble_min_pb2 import Flow, GetFlowsResponse, LostEvent, NodeStatusEvent
 
 DATA = Path(__file__).parent / "data"
 STREAM = DATA / "hubble_mixed_stream.jsonl"  # provenance: data/README.md

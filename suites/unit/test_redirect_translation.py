@@ -5,22 +5,22 @@ from pathlib import Path
 
 import pytest
 
-from l7suite.envoy.resources import LISTENER, ROUTE, to_dict
-from l7suite.envoy.scenario_run import EnvoyScenario, translate_scenario
-from l7suite.manifests import load_scenario
-from l7suite.scenarios.proxy_redirect import PROXY_ADDRESS, WORLD, fqdn_matches, nft_ruleset, policy_redirects
 from l7suite.cilium.cec_translation import ORIGINAL_DST, policy_listeners
 from l7suite.cilium.cec_updates import stage_configs, translate_update
+from l7suite.envoy.envoy_run import EnvoyRun, translate_scenario
+from l7suite.envoy.resources import LISTENER, ROUTE, to_dict
+from l7suite.manifests import load_manifest_set
+from l7suite.scenarios.proxy_redirect import PROXY_ADDRESS, WORLD, fqdn_matches, nft_ruleset, policy_redirects
 
 
 @pytest.fixture
 def proxy_scenario():
-    return load_scenario("proxy-redirect", variables={"PROXY_ADDRESS": PROXY_ADDRESS})
+    return load_manifest_set("proxy-redirect", variables={"PROXY_ADDRESS": PROXY_ADDRESS})
 
 
 def test_policy_listeners_are_qualified_like_the_agent_does(proxy_scenario):
     assert set(policy_listeners(proxy_scenario.objects)) == {"proxy/proxy-envoy/proxy-listener"}
-    assert set(policy_listeners(load_scenario("weighted-lb").objects)) == {"exam/deathstar-lb/lb-listener"}
+    assert set(policy_listeners(load_manifest_set("weighted-lb").objects)) == {"exam/deathstar-lb/lb-listener"}
 
 
 def test_redirected_listener_gets_original_dst_first_and_tunnels_to_the_dialed_address(proxy_scenario):
@@ -33,7 +33,7 @@ def test_redirected_listener_gets_original_dst_first_and_tunnels_to_the_dialed_a
 
 
 def test_listeners_no_policy_names_are_left_alone():
-    translated = translate_scenario(load_scenario("grpc-lb"))
+    translated = translate_scenario(load_manifest_set("grpc-lb"))
     listener = to_dict(translated.resources[LISTENER]["grpc/currencyservice"])
     assert [f["name"] for f in listener["listener_filters"]] == ["envoy.filters.listener.tls_inspector"]
 
@@ -57,7 +57,7 @@ def test_policy_becomes_a_redirect_of_github_on_80_and_443(proxy_scenario):
 
 
 def test_live_update_keeps_the_listener_and_changes_only_the_route(tmp_path):
-    run = EnvoyScenario(load_scenario("weighted-lb"), Path("/nonexistent/envoy"), tmp_path)
+    run = EnvoyRun(load_manifest_set("weighted-lb"), Path("/nonexistent/envoy"), tmp_path)
     run.translated = translate_scenario(run.scenario)
     update = translate_update(run, stage_configs(run, "split-50-50"))
     name = "exam/deathstar-lb/lb-listener"

@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from l7suite.envoy.resources import CLUSTER, ENDPOINTS, LISTENER, ROUTE, SECRET
-from l7suite.envoy.scenario_run import ads_config_source, translate_configs
-from l7suite.manifests import K8sObject, ManifestError, load_scenario
 from l7suite.cilium.cec_translation import ORIGINAL_DST, policy_listeners, qualify, translate
+from l7suite.envoy.envoy_run import ads_config_source, translate_configs
+from l7suite.envoy.resources import CLUSTER, ENDPOINTS, LISTENER, ROUTE, SECRET
+from l7suite.manifests import K8sObject, ManifestError, load_manifest_set
 from suites.unit.cec_builders import (
     ADS_SOURCE,
     CLA_T,
@@ -341,7 +341,7 @@ def test_a_listener_a_policy_redirects_to_gets_the_original_destination_back():
 
 # ---- the scenario manifests ------------------------------------------------------------------------------------
 def test_ccec_names_match_the_labs_envoy_admin_listing():
-    (config,) = load_scenario("circuit-breaker").envoy_configs()
+    (config,) = load_manifest_set("circuit-breaker").envoy_configs()
     out = translate(config, ads_config_source, allocate_port=lambda: 11326)
     assert set(out.resources[LISTENER]) == {"/envoy-circuit-breaker/envoy-lb-listener"}
     assert set(out.resources[ROUTE]) == {"/envoy-circuit-breaker/lb_route"}
@@ -353,7 +353,7 @@ def test_ccec_names_match_the_labs_envoy_admin_listing():
 
 
 def test_grpc_operator_names_are_kept():
-    (config,) = load_scenario("grpc-lb").envoy_configs()
+    (config,) = load_manifest_set("grpc-lb").envoy_configs()
     out = translate(config, ads_config_source, allocate_port=lambda: 20000)
     assert set(out.resources[LISTENER]) == set(out.resources[ROUTE]) == set(out.resources[CLUSTER]) == {
         "grpc/currencyservice"}

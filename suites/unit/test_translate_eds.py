@@ -5,9 +5,9 @@ pkg/ciliumenvoyconfig/controller.go computeLoadAssignments, testdata/backendserv
 from pathlib import Path
 
 from l7suite.cilium.eds_names import ANY_PORT, Published, explain_unserved, port_matches, published_names
+from l7suite.envoy.envoy_run import EnvoyRun, translate_configs
 from l7suite.envoy.resources import ENDPOINTS, message_class, to_dict
-from l7suite.envoy.scenario_run import EnvoyScenario, translate_configs
-from l7suite.manifests import K8sObject, Scenario
+from l7suite.manifests import K8sObject, ManifestSet
 from l7suite.standins.registry import STANDINS
 from suites.unit.cec_builders import eds_cluster, hcm_listener, make
 
@@ -62,8 +62,8 @@ def test_unserved_names_are_explained():
 
 def served_endpoints(objects, tmp_path) -> dict[str, dict]:
     """What the envoy tier serves over EDS for these objects, without stand-in pods (as `l7suite check`)."""
-    scenario = Scenario("test", tmp_path, objects)
-    run = EnvoyScenario(scenario, Path("/nonexistent/envoy"), tmp_path, start_backends=False)
+    scenario = ManifestSet("test", tmp_path, objects)
+    run = EnvoyRun(scenario, Path("/nonexistent/envoy"), tmp_path, start_backends=False)
     run.apply(translate_configs(scenario.envoy_configs(), objects))
     out = {}
     for name, packed in run.ads._resources.get(ENDPOINTS, {}).items():
@@ -118,8 +118,8 @@ def test_a_port_qualified_name_gets_the_stand_ins_of_the_services_pods(tmp_path,
     svc.data["spec"]["selector"] = {"app": "echo"}
     config = make([hcm_listener(), eds_cluster("echo", eds_cluster_config={"service_name": "shop/echo:8080"})],
                   spec={"backendServices": [{"name": "echo", "number": ["8080"]}]})
-    scenario = Scenario("test", tmp_path, [config, svc, deployment])
-    run = EnvoyScenario(scenario, Path("/nonexistent/envoy"), tmp_path)
+    scenario = ManifestSet("test", tmp_path, [config, svc, deployment])
+    run = EnvoyRun(scenario, Path("/nonexistent/envoy"), tmp_path)
     try:
         run.apply(translate_configs([config], scenario.objects))
         packed = run.ads._resources[ENDPOINTS]

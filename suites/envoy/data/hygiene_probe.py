@@ -8,8 +8,8 @@ from pathlib import Path
 SCENARIO = "weighted-lb"
 
 
-def test_probe(scenario_run):
-    run = scenario_run
+def test_probe(envoy_run):
+    run = envoy_run
     ports = [run.ads.port, int(run.admin.base_url.rsplit(":", 1)[1]), *run.translated.listener_ports.values(),
              *(b.port for b in run.standins.all())]
     out = Path(os.environ["L7SUITE_PROBE_OUT"])

@@ -1,6 +1,6 @@
 """One scenario on one real Envoy: stand-in backends, the suite's ADS server, Envoy, and their teardown.
 
-    with EnvoyScenario(load_scenario("weighted-lb"), binary, workdir) as run:
+    with EnvoyRun(load_manifest_set("weighted-lb"), binary, workdir) as run:
         url = run.url_for_service("exam", "deathstar")   # where Cilium would redirect that Service
 
 Everything started is stopped on exit, whether the body passed, failed or was interrupted. A configuration
@@ -18,16 +18,16 @@ from pathlib import Path
 
 from google.protobuf.message import Message
 
+from l7suite.cilium.cec_translation import HCM, Translated, policy_listeners, restore_original_destination, translate
 from l7suite.cilium.eds_names import explain_unserved, port_matches, published_names
 from l7suite.envoy.admin_client import AdminClient
 from l7suite.envoy.process import EnvoyProcess
 from l7suite.envoy.resources import CLUSTER, ENDPOINTS, LISTENER, ROUTE, SHORT, message_class, unpack
-from l7suite.lifecycle import StartedInWith
-from l7suite.manifests import K8sObject, ManifestError, Scenario
-from l7suite.standins.registry import StandIns
-from l7suite.cilium.cec_translation import HCM, Translated, policy_listeners, restore_original_destination, translate
 from l7suite.envoy.verdicts import Outcome, Verdict
 from l7suite.envoy.xds_server import AdsServer, XdsEvent, XdsNack, XdsPending
+from l7suite.lifecycle import StartedInWith
+from l7suite.manifests import K8sObject, ManifestError, ManifestSet
+from l7suite.standins.registry import StandIns
 
 # Values the envoy tier gives the manifests' ${PLACEHOLDERS} when a scenario does not start its own.
 DEFAULT_VARIABLES = {"PROXY_ADDRESS": "127.0.0.1"}
@@ -77,7 +77,7 @@ def translate_configs(configs: list[K8sObject], objects: list[K8sObject]) -> Tra
     return merged
 
 
-def translate_scenario(scenario: Scenario) -> Translated:
+def translate_scenario(scenario: ManifestSet) -> Translated:
     return translate_configs(scenario.envoy_configs(), scenario.objects)
 
 
@@ -176,8 +176,8 @@ def _origins(translated: Translated, type_url: str, names: list[str]) -> list[st
     return out
 
 
-class EnvoyScenario(StartedInWith):
-    def __init__(self, scenario: Scenario, binary: Path, workdir: Path, start_backends: bool = True,
+class EnvoyRun(StartedInWith):
+    def __init__(self, scenario: ManifestSet, binary: Path, workdir: Path, start_backends: bool = True,
                  apply_timeout: float = APPLY_TIMEOUT):
         self.scenario = scenario
         self.binary = binary
