@@ -189,7 +189,8 @@ def _check_object(obj: K8sObject) -> None:
 
 def _check_envoy_config(obj: K8sObject) -> None:
     """The CRD's shape (pkg/k8s/apis/cilium.io/v2 cec_types.go): `resources` required, each with `@type`;
-    `services[].name` and `backendServices[].name` required. The agent's own rules are in l7suite/cilium/cec_translation.py."""
+    `services[].name` and `backendServices[].name` required.
+    The agent's own rules are in l7suite/cilium/cec_translation.py."""
     if not isinstance(obj.data.get("spec"), dict):
         raise obj.error("required field is missing", "spec")
     resources = obj.spec.get("resources")

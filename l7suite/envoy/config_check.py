@@ -1,7 +1,8 @@
 """`l7suite check PATH...`: CiliumEnvoyConfig / CiliumClusterwideEnvoyConfig files on real Envoy, every version.
 
 Every CEC/CCEC document of the given files (folders: every *.yaml / *.yml under them) is translated as the
-Cilium agent would (l7suite/cilium/cec_translation.py), then all of them are served together over xDS to each chosen Envoy
+Cilium agent would (l7suite/cilium/cec_translation.py), then all of them are served together over xDS to each
+chosen Envoy
 version, the versions side by side. Each config gets one verdict per version (l7suite/envoy/verdicts.py): ACK,
 NACK, NO ACK in N s, INVALID. Services, Deployments and network policies in the same files are used as
 context (a Service's ports decide which port-qualified EDS names exist; a policy's listener reference gets

@@ -45,7 +45,8 @@ class ConnectProxy:
         return f"{self.host}:{self.port}"
 
     def start(self, timeout: float = 20.0) -> ConnectProxy:
-        cmd = [sys.executable, "-m", "l7suite.standins.connect_proxy", "--hostname", self.host, "--port", str(self.port),
+        cmd = [sys.executable, "-m", "l7suite.standins.connect_proxy", "--hostname", self.host,
+               "--port", str(self.port),
                "--num-acceptors", "1", "--num-workers", "1", "--log-level", "INFO", "--timeout", "10"]
         with open(self.log_path, "wb") as log:
             # its own process group: stop() ends the acceptor processes with it

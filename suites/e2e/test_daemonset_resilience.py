@@ -84,7 +84,8 @@ def l7_policy(cluster_scenario):
     """The scenario's L7 policy answers as it should, 3 times in a row (the setup already waited for the
     policy revision on every agent; the request also makes embedded Envoy start)."""
     converge("L7 policy in force", lambda: curl(cluster_scenario.kube.exec, NS, "tiefighter", LANDING),
-             answered(200, "Ship landed"), cluster_scenario.kube.timeouts.converge, describe=brief, log=cluster_scenario.progress)
+             answered(200, "Ship landed"), cluster_scenario.kube.timeouts.converge, describe=brief,
+             log=cluster_scenario.progress)
     return cluster_scenario
 
 

@@ -39,7 +39,8 @@ def settle(cluster_scenario, evidence, what: str, requests: list[tuple[str, Curl
     """Converge on `checks` (one per request) before the step asserts; the attempts become evidence."""
     names = [f"{pod} {req.method} {req.url.split('.local', 1)[-1]}" for pod, req in requests]
     result = converge(what, lambda: [curl(cluster_scenario.kube.exec, NS, pod, req) for pod, req in requests],
-                      all_of(*checks), cluster_scenario.kube.timeouts.converge, describe=briefs(names), log=cluster_scenario.progress)
+                      all_of(*checks), cluster_scenario.kube.timeouts.converge, describe=briefs(names),
+                      log=cluster_scenario.progress)
     evidence.text(f"converged: {what}", result.lines())
 
 

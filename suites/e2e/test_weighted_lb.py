@@ -129,7 +129,8 @@ def test_envoy_admin_lists_the_listener(cluster_scenario, tiefighter, e2e_plan, 
     if e2e_plan.options.envoy_mode != "daemonset":
         pytest.skip("Envoy admin is reached through the cilium-envoy DaemonSet's pods (--envoy-mode daemonset)")
     listener = qualified_listener(NS, "deathstar-lb", "lb-listener")
-    listeners, dump = listeners_and_dump(cluster_scenario.kube, NS, tiefighter, [listener, "exam/deathstar", "exam/darkstar"])
+    listeners, dump = listeners_and_dump(cluster_scenario.kube, NS, tiefighter,
+                                         [listener, "exam/deathstar", "exam/darkstar"])
     evidence.json("cilium-envoy /config_dump (deathstar-lb)", dump)
     evidence.json("cilium-envoy /listeners", listeners)
     assert listener in listeners, f"{listener} not among {sorted(listeners)}"

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from l7suite import REPO_ROOT
 
-PLUGIN = ["-p", "fixtures.manifest_options", "-p", "fixtures.e2e_cluster", "-p", "no:pytest-kind-ng", "-p", "no:cacheprovider",
+PLUGIN = ["-p", "fixtures.manifest_options", "-p", "fixtures.e2e_cluster", "-p", "no:pytest-kind-ng",
+          "-p", "no:cacheprovider",
           "-p", "no:randomly", "-o", "markers=e2e", "-q"]
 
 

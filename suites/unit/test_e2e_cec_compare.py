@@ -20,7 +20,8 @@ def seed(name: str) -> dict:
 
 
 def reference() -> dict:
-    cec = load_manifest_set("grpc-lb", MANIFESTS_DIR).get("CiliumEnvoyConfig", "grpc", "cilium-envoy-lb-currencyservice")
+    cec = load_manifest_set("grpc-lb", MANIFESTS_DIR).get("CiliumEnvoyConfig", "grpc",
+                                                         "cilium-envoy-lb-currencyservice")
     assert cec is not None
     return cec.data
 

@@ -115,7 +115,7 @@ def test_fqdn_match_pattern_like_cilium(pattern, name, matches):
 
 
 def test_stage_policy_is_the_lab_policy_with_resolvable_names():
-    scenario = load_manifest_set("proxy-redirect", MANIFESTS_DIR, {"PROXY_ADDRESS": "172.18.0.5"})
+    cluster_scenario = load_manifest_set("proxy-redirect", MANIFESTS_DIR, {"PROXY_ADDRESS": "172.18.0.5"})
     base = cluster_scenario.get("CiliumNetworkPolicy", "proxy", "proxy-policy")
     assert base is not None
     stage = yaml.safe_load(cluster_scenario.stage_files()["external-names"].read_text())

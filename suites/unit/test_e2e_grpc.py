@@ -70,7 +70,7 @@ def test_host_requests_reads_rq_total_per_host():
 
 
 def test_shipped_proto_compiles_and_defines_the_method(tmp_path):
-    scenario = load_manifest_set("grpc-lb-annotations", MANIFESTS_DIR)
+    cluster_scenario = load_manifest_set("grpc-lb-annotations", MANIFESTS_DIR)
     config_map = cluster_scenario.get("ConfigMap", "grpc", "currency-proto")
     assert config_map is not None
     (tmp_path / "currency.proto").write_text(config_map.data["data"]["currency.proto"])
@@ -84,7 +84,7 @@ def test_shipped_proto_compiles_and_defines_the_method(tmp_path):
 
 
 def test_client_mounts_the_proto_where_grpcurl_looks():
-    scenario = load_manifest_set("grpc-lb-annotations", MANIFESTS_DIR)
+    cluster_scenario = load_manifest_set("grpc-lb-annotations", MANIFESTS_DIR)
     pod = cluster_scenario.get("Pod", "grpc", "grpc-client")
     assert pod is not None
     container = pod.spec["containers"][0]
@@ -94,7 +94,7 @@ def test_client_mounts_the_proto_where_grpcurl_looks():
 
 
 def test_stages_only_add_the_annotations():
-    scenario = load_manifest_set("grpc-lb-annotations", MANIFESTS_DIR)
+    cluster_scenario = load_manifest_set("grpc-lb-annotations", MANIFESTS_DIR)
     base = cluster_scenario.get("Service", "grpc", "currencyservice")
     assert base is not None and "annotations" not in base.data["metadata"]
     stages = {n: yaml.safe_load(p.read_text()) for n, p in cluster_scenario.stage_files().items()}

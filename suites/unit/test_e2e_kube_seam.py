@@ -61,7 +61,7 @@ def test_port_forward_output_gives_the_local_port(line, port):
 
 def test_scenario_applies_namespace_first_and_deletes_it_last(tmp_path):
     run = Recorder()
-    scenario = ClusterScenario(Kube(tmp_path / "kc", run), load_manifest_set("starwars"))
+    cluster_scenario = ClusterScenario(Kube(tmp_path / "kc", run), load_manifest_set("starwars"))
     for path in cluster_scenario.files():
         cluster_scenario.kube.apply(path)
         cluster_scenario.applied.append(path)
@@ -75,7 +75,7 @@ def test_scenario_applies_namespace_first_and_deletes_it_last(tmp_path):
 
 
 def test_unknown_stage_names_the_known_ones(tmp_path):
-    scenario = ClusterScenario(Kube(tmp_path / "kc", Recorder()), load_manifest_set("starwars"))
+    cluster_scenario = ClusterScenario(Kube(tmp_path / "kc", Recorder()), load_manifest_set("starwars"))
     with pytest.raises(ManifestError, match="no stage 'l9'; stages: l4-policy, l7-policy, tiefighter-egress"):
         cluster_scenario.apply_stage("l9")
 

@@ -130,7 +130,7 @@ def quiet_flows(monkeypatch):
     monkeypatch.setattr(starwars, "wait_for_flows", lambda *a, **k: None)
 
 
-def run_step(step, scenario: Scenario, evidence: Evidence) -> None:
+def run_step(step, cluster_scenario: Scenario, evidence: Evidence) -> None:
     given = {"cluster_scenario": cluster_scenario, "hubble_flows": Flows(), "evidence": evidence}
     step(**{name: given[name] for name in inspect.signature(step).parameters})
 
@@ -146,7 +146,7 @@ def test_l3l4_step_checks_only_once_xwing_is_dropped(quiet_flows, lag):
 @pytest.mark.parametrize("lag", [0, 4])
 def test_l7_step_never_sends_exhaust_port_before_the_l7_policy_is_in_force(quiet_flows, lag):
     deathstar = Deathstar(lag=lag, policy="l4")
-    scenario = Scenario(deathstar)
+    cluster_scenario = Scenario(deathstar)
     run_step(starwars.test_l7_policy_denies_exhaust_port_and_allows_landing, cluster_scenario, Evidence())
     assert deathstar.exploded_before_l7 == []
     assert "tiefighter PUT /v1/exhaust-port [l7]" in deathstar.requests

@@ -161,7 +161,7 @@ def run_restart(monkeypatch, mode: str, keep_namespaces: bool = False):
     monkeypatch.setattr(resilience, "wait_for_flows", lambda *a, **k: None)
     monkeypatch.delenv("PYTEST_XDIST_WORKER_COUNT", raising=False)
     kube = FakeKube(LOOP)
-    scenario = SimpleNamespace(kube=kube, progress=lambda line: None)
+    cluster_scenario = SimpleNamespace(kube=kube, progress=lambda line: None)
     plan = SimpleNamespace(options=SimpleNamespace(envoy_mode=mode, keep_namespaces=keep_namespaces))
     evidence = Evidence()
     flows = SimpleNamespace(restart=lambda: None, fetch=lambda: [])
