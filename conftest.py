@@ -5,6 +5,9 @@ pytest_plugins = [
     "fixtures.envoy_runs",
     "fixtures.xdist_schedule",
     "fixtures.reporting",
+    "fixtures.evidence",
+    "fixtures.interrupted_tests",
+    "fixtures.e2e_plan",
     "fixtures.e2e_cluster",
     "fixtures.e2e_recording",
 ]

@@ -6,12 +6,15 @@ fixtures/xdist_schedule.py makes them) and prints:
 - the wall time of each run, the CPU time it used (and what other processes used meanwhile: a machine that
   is not idle inflates every figure), and how busy each xdist worker was;
 - the time per scenario (test module) and per Envoy version: setup + call + teardown of its tests, from
-  pytest's JUnit XML (the suite's own checks, which run once, in a column of their own);
+  pytest's JUnit XML (the suite's own checks, which run once, in a column of their own); and the CPU time
+  of the same, with what the run spent outside any test (interpreter start-up, imports, collection): the
+  tier is CPU-bound on 2 cores, so CPU seconds are what a change has to save (benchmarks/cpu_per_test.py);
 - the fixed cost and the cost of each added Envoy version: the tier is also run with one version
   (`--scaling-runs` times), and wall(N versions) = fixed + N x per-version is solved from the two medians;
 - the load client's requests per second as the tier's tests report them (terminal summary sections
   "... req/s");
-- with `--repeat N`: the median, min and max wall time, and how many runs had any failure.
+- with `--repeat N`: the median, min and max wall time, and how many runs had any failure;
+- for a run with a failure: its failure lines, and where its whole output was saved.
 
     python benchmarks/envoy_tier.py                 # every version of matrix.yaml, once (+ one 1-version run)
     python benchmarks/envoy_tier.py --repeat 10     # the median of 10 runs (issue 13's target: <= 20 s)
@@ -46,6 +49,7 @@ sys.path.insert(0, str(REPO))
 
 from l7suite.versions import envoy_versions  # noqa: E402
 
+FAILURE_LINE = re.compile(r"^(E  |FAILED |ERROR |_{3,} .* _{3,}$)")
 RPS_LINE = re.compile(r"^(\S+): .*\b\d+ (?:req|calls)/s")
 SUMMARY = re.compile(r"^=*\s*(\d+ (?:passed|failed|errors?)\b.*?) in [\d.]+s")
 VERSION_ID = re.compile(r"envoy-(\d+\.\d+\.\d+)")
@@ -73,8 +77,9 @@ class Run:
     summary: str
     cpu: float = 0.0  # user + sys seconds of the run's processes (pytest, workers, Envoys, child runs)
     others: float = 0.0  # CPU seconds other processes of the machine used meanwhile
-    # module -> version (or ONCE) -> seconds of setup + call + teardown
+    # module -> version (or ONCE) -> seconds of setup + call + teardown; and their CPU seconds
     times: dict[str, dict[str, float]] = field(default_factory=dict)
+    cpu_times: dict[str, dict[str, float]] = field(default_factory=dict)
     busy: dict[str, float] = field(default_factory=dict)  # worker -> seconds of the tests it ran
     workers: dict[str, set[str]] = field(default_factory=dict)  # worker -> modules it ran (some of)
     rps: list[str] = field(default_factory=list)
@@ -96,11 +101,12 @@ def junit_key(nodeid: str) -> tuple[str, str]:
     return classname, rest
 
 
-def run_tier(versions: list[str], workers: str, extra: list[str]) -> Run:
+def run_tier(versions: list[str], workers: str, extra: list[str], log_dir: Path, label: str) -> Run:
     with tempfile.TemporaryDirectory() as tmp:
         junit = Path(tmp) / "junit.xml"
         cmd = [sys.executable, "-m", "pytest", "suites/envoy", "-v", "-p", "no:pytest_kind", "-p",
-               "no:cacheprovider", "--envoy-version", ",".join(versions), "-n", workers, "--dist", "loadscope",
+               "no:cacheprovider", "-p", "benchmarks.cpu_per_test",
+               "--envoy-version", ",".join(versions), "-n", workers, "--dist", "loadscope",
                "--alluredir", str(Path(tmp) / "allure-results"), "--clean-alluredir",
                f"--junitxml={junit}", "-o", "junit_duration_report=total", *extra]
         env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}  # as tox.ini's [testenv] sets it
@@ -111,13 +117,17 @@ def run_tier(versions: list[str], workers: str, extra: list[str]) -> Run:
         cpu = children_cpu() - cpu_before
         others = max(0.0, machine_busy() - busy_before - cpu)
         times: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+        cpu_times: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
         per_test: dict[tuple[str, str], float] = {}
         if junit.exists():
             for case in ET.parse(junit).iter("testcase"):
                 match = VERSION_ID.search(case.get("name", ""))
                 module = module_of(case.get("classname", "?"))
+                column = match.group(1) if match else ONCE
                 seconds = float(case.get("time", 0))
-                times[module][match.group(1) if match else ONCE] += seconds
+                times[module][column] += seconds
+                cpu_times[module][column] += sum(float(p.get("value", 0)) for p in case.iter("property")
+                                                 if p.get("name") == "cpu_s")
                 per_test[(case.get("classname", ""), case.get("name", ""))] = seconds
     lines = done.stdout.splitlines()
     by_worker: dict[str, set[str]] = defaultdict(set)
@@ -135,10 +145,13 @@ def run_tier(versions: list[str], workers: str, extra: list[str]) -> Run:
             rps.append(line.strip())
     summary = next((m.group(1) for m in map(SUMMARY.search, reversed(lines)) if m), "no summary")
     if done.returncode != 0:
-        tail = "\n".join(lines[-25:] + done.stderr.splitlines()[-10:])
-        print(f"    pytest exited {done.returncode}:\n{tail}", file=sys.stderr)
+        log = log_dir / f"{label}.log"
+        log.write_text(done.stdout + "\n--- stderr ---\n" + done.stderr)
+        failures = [line for line in lines if FAILURE_LINE.match(line)][:60]
+        tail = "\n".join(failures or lines[-25:] + done.stderr.splitlines()[-10:])
+        print(f"    pytest exited {done.returncode} (whole output: {log}):\n{tail}", file=sys.stderr)
     return Run(wall, done.returncode != 0, summary, cpu, others, {m: dict(v) for m, v in times.items()},
-               dict(busy), dict(by_worker), rps)
+               {m: dict(v) for m, v in cpu_times.items()}, dict(busy), dict(by_worker), rps)
 
 
 def print_run(run: Run, versions: list[str]) -> None:
@@ -154,18 +167,20 @@ def print_run(run: Run, versions: list[str]) -> None:
               "(wall minus the busiest worker)", flush=True)
 
 
-def print_table(runs: list[Run], versions: list[str]) -> None:
-    """Median over the runs of each module's time per version, with row and column totals."""
+def print_table(runs: list[Run], versions: list[str], cpu: bool = False) -> None:
+    """Median over the runs of each module's time (or CPU time) per version, with row and column totals."""
     columns = [*versions, ONCE]
-    modules = sorted({m for r in runs for m in r.times})
+    figures = [r.cpu_times if cpu else r.times for r in runs]
+    modules = sorted({m for f in figures for m in f})
 
     def median(module: str, column: str) -> float:
-        return statistics.median(r.times.get(module, {}).get(column, 0.0) for r in runs)
+        return statistics.median(f.get(module, {}).get(column, 0.0) for f in figures)
 
     cells = {(m, c): median(m, c) for m in modules for c in columns}
     width = max([len("per version"), *map(len, modules)]) + 2
     label = "median of " + (f"{len(runs)} runs" if len(runs) > 1 else "1 run")
-    print(f"time per scenario (test module) and Envoy version, s (setup+call+teardown, {label}):")
+    what = "CPU time (user+sys, with the children reaped)" if cpu else "time"
+    print(f"{what} per scenario (test module) and Envoy version, s (setup+call+teardown, {label}):")
     print("  " + "".ljust(width) + "".join(c.rjust(9) for c in columns) + "total".rjust(9))
     for m in modules:
         row = [cells[m, c] for c in columns]
@@ -173,8 +188,11 @@ def print_table(runs: list[Run], versions: list[str]) -> None:
     totals = [sum(cells[m, c] for m in modules) for c in columns]
     print("  " + "per version".ljust(width) + "".join(f"{v:9.1f}" for v in totals) + f"{sum(totals):9.1f}")
     if versions:
-        print(f"  each Envoy version: {statistics.mean(totals[:-1]):.1f} s of test time (mean of the columns), "
+        print(f"  each Envoy version: {statistics.mean(totals[:-1]):.1f} s of test {what} (mean of the columns), "
               f"spread over the workers; the checks that run once: {totals[-1]:.1f} s")
+    if cpu:
+        outside = statistics.median(r.cpu - sum(sum(v.values()) for v in r.cpu_times.values()) for r in runs)
+        print(f"  CPU outside any test (interpreters' start-up, imports, collection, xdist): {outside:.1f} s")
 
 
 def print_scaling(full: list[Run], single: list[Run], versions: list[str]) -> None:
@@ -198,8 +216,13 @@ def main() -> int:
     parser.add_argument("--scaling-runs", type=int, default=None,
                         help="runs with only the first version, for the fixed vs per-version cost "
                              "(default: 1, or 3 with --repeat > 1; 0: skip)")
+    parser.add_argument("--log-dir", type=Path, default=None,
+                        help="where the whole output of a run with a failure is saved (default: a new temporary "
+                             "folder)")
     parser.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
     args = parser.parse_args()
+    log_dir = args.log_dir or Path(tempfile.mkdtemp(prefix="envoy-tier-benchmark-"))
+    log_dir.mkdir(parents=True, exist_ok=True)
     # A shell without job control starts background commands with SIGINT ignored, and children inherit
     # that; the tier's Ctrl-C hygiene test needs its child pytest to get SIGINT. Handle it here, so the
     # children start with the default.
@@ -211,7 +234,7 @@ def main() -> int:
     runs: list[Run] = []
     for index in range(1, args.repeat + 1):
         print(f"run {index}/{args.repeat}", flush=True)
-        run = run_tier(versions, args.workers, args.pytest_args)
+        run = run_tier(versions, args.workers, args.pytest_args, log_dir, f"run-{index}")
         print_run(run, versions)
         if index == 1:
             print("  load client:" + "".join(f"\n    {line}" for line in run.rps) if run.rps else "  no load figures")
@@ -219,10 +242,11 @@ def main() -> int:
     single: list[Run] = []
     for index in range(1, scaling_runs + 1):
         print(f"scaling run {index}/{scaling_runs}: Envoy {versions[0]} only", flush=True)
-        single.append(run_tier(versions[:1], args.workers, args.pytest_args))
+        single.append(run_tier(versions[:1], args.workers, args.pytest_args, log_dir, f"scaling-run-{index}"))
         print_run(single[-1], versions[:1])
     print()
     print_table(runs, versions)
+    print_table(runs, versions, cpu=True)
     if single:
         print_scaling(runs, single, versions)
     failed_runs = sum(r.failed for r in runs)

@@ -30,7 +30,7 @@ class ManifestError(ValueError):
         self.source = Path(source)
         self.field_path = field_path
         self.obj = obj
-        where = _display(self.source)
+        where = display_path(self.source)
         if obj:
             where += f" ({obj})"
         if field_path:
@@ -45,8 +45,6 @@ def display_path(path: Path) -> str:
     except ValueError:
         return str(path)
 
-
-_display = display_path
 
 
 @dataclass(frozen=True)
@@ -91,6 +89,7 @@ class ManifestSet:
     name: str
     directory: Path
     objects: list[K8sObject] = field(default_factory=list)
+    variables: dict[str, str] = field(default_factory=dict)  # the `${NAME}` values it was loaded with
 
     def of_kind(self, *kinds: str) -> list[K8sObject]:
         return [o for o in self.objects if o.kind in kinds]
@@ -107,6 +106,13 @@ class ManifestSet:
     def stage_files(self) -> dict[str, Path]:
         stages = self.directory / "stages"
         return {p.stem: p for p in sorted(stages.glob("*.yaml"))} if stages.is_dir() else {}
+
+    def stage(self, name: str) -> list[K8sObject]:
+        """The objects of `stages/<name>.yaml`, loaded with the scenario's own `${NAME}` values."""
+        stages = self.stage_files()
+        if name not in stages:
+            raise ManifestError(self.directory / "stages", f"no stage {name!r}; stages: {', '.join(stages) or 'none'}")
+        return load_file(stages[name], self.variables)
 
 
 def available_scenarios(manifests_dir: Path = MANIFESTS_DIR) -> list[str]:
@@ -128,7 +134,7 @@ def load_manifest_set(
     objects: list[K8sObject] = []
     for path in sorted(directory.glob("*.yaml")):
         objects.extend(load_file(path, variables))
-    return ManifestSet(name=name, directory=directory, objects=objects)
+    return ManifestSet(name=name, directory=directory, objects=objects, variables=dict(variables or {}))
 
 
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -169,10 +175,6 @@ def parse_documents(path: Path, text: str) -> list[tuple[int, Any]]:
 
 def check_object(obj: K8sObject) -> None:
     """ManifestError (file, document, field) unless `obj` is a Kubernetes object the suite can use."""
-    _check_object(obj)
-
-
-def _check_object(obj: K8sObject) -> None:
     data = obj.data
     where = f"document {obj.document}"
     if not isinstance(data, dict):
@@ -190,7 +192,7 @@ def _check_object(obj: K8sObject) -> None:
 def _check_envoy_config(obj: K8sObject) -> None:
     """The CRD's shape (pkg/k8s/apis/cilium.io/v2 cec_types.go): `resources` required, each with `@type`;
     `services[].name` and `backendServices[].name` required.
-    The agent's own rules are in l7suite/cilium/cec_translation.py."""
+    The agent's own rules are in l7suite/cilium/."""
     if not isinstance(obj.data.get("spec"), dict):
         raise obj.error("required field is missing", "spec")
     resources = obj.spec.get("resources")

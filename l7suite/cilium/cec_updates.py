@@ -6,35 +6,25 @@ route is sent to Envoy as a route update (RDS), not as a new listener: Envoy dra
 
 from __future__ import annotations
 
-from l7suite.cilium.cec_translation import Translated, policy_listeners, restore_original_destination, translate
-from l7suite.envoy.envoy_run import DEFAULT_VARIABLES, EnvoyRun, ads_config_source
+from l7suite.cilium.cec_translation import SetConfigSource, translate_configs
+from l7suite.cilium.translated import Translated
 from l7suite.envoy.resources import LISTENER
-from l7suite.manifests import CEC_KINDS, K8sObject, load_file
+from l7suite.manifests import CEC_KINDS, K8sObject, ManifestSet
 
 
-def stage_configs(run: EnvoyRun, stage: str, variables: dict[str, str] | None = None) -> list[K8sObject]:
-    """The CEC/CCEC objects of `stages/<stage>.yaml` of the run's scenario."""
-    stages = run.scenario.stage_files()
-    if stage not in stages:
-        raise KeyError(f"scenario {run.scenario.name!r} has no stage {stage!r} in {run.scenario.directory / 'stages'};"
-                       f" stages: {sorted(stages)}")
-    objects = load_file(stages[stage], {**DEFAULT_VARIABLES, **(variables or {})})
-    return [o for o in objects if o.kind in CEC_KINDS]
+def stage_configs(scenario: ManifestSet, stage: str) -> list[K8sObject]:
+    """The CEC/CCEC objects of the scenario's `stages/<stage>.yaml`."""
+    return [o for o in scenario.stage(stage) if o.kind in CEC_KINDS]
 
 
-def translate_update(run: EnvoyRun, configs: list[K8sObject]) -> Translated:
-    """The run's configuration with `configs` replacing the CECs of the same kind, namespace and name
-    (others kept), listeners keeping the ports they have."""
-    replaced = {(o.kind, o.namespace, o.name) for o in configs}
-    kept = [o for o in run.scenario.envoy_configs() if (o.kind, o.namespace, o.name) not in replaced]
-    merged = Translated()
-    for config in [*kept, *configs]:
-        merged.merge(translate(config, ads_config_source))
-    ports = run.translated.listener_ports
-    redirected = policy_listeners(run.scenario.objects)
+def translate_update(scenario: ManifestSet, edited: list[K8sObject], ports: dict[str, int],
+                     set_config_source: SetConfigSource) -> Translated:
+    """The scenario's configuration with `edited` replacing the CECs of the same kind, namespace and name
+    (others kept), listeners keeping the proxy ports (`ports`: qualified name -> port) they have."""
+    replaced = {(o.kind, o.namespace, o.name) for o in edited}
+    kept = [o for o in scenario.envoy_configs() if (o.kind, o.namespace, o.name) not in replaced]
+    merged = translate_configs([*kept, *edited], scenario.objects, set_config_source)
     for name, listener in merged.resources.get(LISTENER, {}).items():
-        if name in redirected:
-            restore_original_destination(listener)
         sock = listener.address.socket_address
         if name in ports and sock.address == "127.0.0.1" and sock.port_value != ports[name]:
             sock.port_value = ports[name]

@@ -10,7 +10,6 @@ whether the tests passed, failed or were interrupted. Every Docker call goes thr
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
@@ -149,13 +148,3 @@ def external_name_objects(namespace: str, name: str, address: str, port: int) ->
          "endpoints": [{"addresses": [address]}],
          "ports": [{"name": "http", "port": port, "protocol": "TCP"}]},
     ]
-
-
-def fqdn_pattern_matches(pattern: str, name: str) -> bool:
-    """Cilium's toFQDNs matchPattern: `*` is any run of DNS characters inside one label
-    (cilium/cilium pkg/fqdn/matchpattern: allowedDNSCharsREGroup `[-a-zA-Z0-9_]`); a lone `*` matches all."""
-    pattern, name = pattern.strip().lower().rstrip("."), name.strip().lower().rstrip(".")
-    if pattern == "*":
-        return bool(name)
-    regex = "^" + "[-a-zA-Z0-9_]*".join(re.escape(p) for p in pattern.split("*")) + "$"
-    return re.match(regex, name) is not None

@@ -5,7 +5,7 @@
 With `--plan`: only `pytest suites/e2e --plan ...`. No prerequisite check, no npm, no cluster, no
 report: a plan needs none of Docker, kind, kubectl or helm (`tox -e e2e -- --plan` works without them).
 
-Otherwise:
+Otherwise (the commands: l7suite/cluster/e2e_steps.py):
 0. the prerequisite check (l7suite.cluster.prereqs): without Docker, kind, kubectl and helm the run stops
    here within seconds, with one message; then `npm ci` (Allure, for the report) when npm is on PATH;
 1. `pytest suites/e2e -m "not disruptive" -n W --dist loadscope --keep-cluster ...`: modules (one
@@ -42,77 +42,15 @@ from pathlib import Path
 from types import FrameType
 
 from l7suite import REPO_ROOT
-from l7suite.cluster import prereqs, record, tools
+from l7suite.cluster import prereqs, record
+from l7suite.cluster.cluster_removal import delete_kind_cluster
+from l7suite.cluster.e2e_steps import cleanup, cluster_name, first_step, option_value, plan_step, second_step
 from l7suite.cluster.shared_cluster import READY_ENV, ready_kubeconfig
 from l7suite.cluster.timeouts import Timeouts, current
 
 NO_TESTS_COLLECTED = 5  # pytest's exit code when a marker leaves nothing to run
 INTERRUPTED = 2  # pytest's exit code after Ctrl-C
 NPM_CI = ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"]
-
-
-def option_value(args: Sequence[str], name: str, default: str | None = None) -> str | None:
-    for i, arg in enumerate(args):
-        if arg == name and i + 1 < len(args):
-            return args[i + 1]
-        if arg.startswith(name + "="):
-            return arg.split("=", 1)[1]
-    return default
-
-
-def without_option(args: Sequence[str], name: str, takes_value: bool) -> list[str]:
-    out: list[str] = []
-    skip = False
-    for arg in args:
-        if skip:
-            skip = False
-        elif arg == name:
-            skip = takes_value
-        elif not arg.startswith(name + "="):
-            out.append(arg)
-    return out
-
-
-def pytest_command() -> list[str]:
-    return [sys.executable, "-m", "pytest", "suites/e2e"]
-
-
-def plan_step(args: Sequence[str]) -> list[str]:
-    """A plan writes no results: tox's --alluredir/--clean-alluredir must not wipe the last run's."""
-    return [*pytest_command(), *without_option(without_option(args, "--alluredir", True), "--clean-alluredir", False)]
-
-
-def first_step(args: Sequence[str], workers: int) -> list[str]:
-    keep = [] if "--keep-cluster" in args else ["--keep-cluster"]  # the cluster only, for step 2
-    parallel = ["-n", str(workers), "--dist", "loadscope"] if workers > 1 else []
-    return [*pytest_command(), "-m", "not disruptive", *parallel, *keep, *args]
-
-
-def second_step(args: Sequence[str], adopt: Path | None) -> list[str]:
-    """Step 2 on step 1's cluster (`adopt`: its kubeconfig), or bringing one up when step 1 made none."""
-    later = [a for a in args if a != "--clean-alluredir"]  # step 2 adds to step 1's results
-    if adopt is not None and not option_value(args, "--kubeconfig"):
-        later = [*without_option(later, "--preload-images", False), "--kubeconfig", str(adopt)]
-    keep = [] if "--keep-cluster" in args or adopt is not None else ["--keep-cluster"]
-    return [*pytest_command(), "-m", "disruptive", *keep, *later]
-
-
-def steps(args: Sequence[str], workers: int, adopt: Path | None = None) -> list[list[str]]:
-    """The pytest commands of a run (step 2 as it runs when step 1 left the cluster `adopt`)."""
-    if "--plan" in args:
-        return [plan_step(args)]
-    return [first_step(args, workers), second_step(args, adopt)]
-
-
-def cluster_name(args: Sequence[str]) -> str:
-    return option_value(args, "--cluster-name", "l7suite") or "l7suite"
-
-
-def cleanup(args: Sequence[str]) -> list[str] | None:
-    """The command that removes the run's cluster, or None when it must stay."""
-    if "--plan" in args or "--keep-cluster" in args or option_value(args, "--kubeconfig"):
-        return None
-    return ["kind", "delete", "cluster", f"--name={cluster_name(args)}"]
 
 
 def step_one_cluster(args: Sequence[str], ready_file: Path) -> Path | None:
@@ -147,7 +85,7 @@ def run_step(command: list[str], timeouts: Timeouts) -> int:
         return proc.wait()
     except KeyboardInterrupt:
         _ignore_signals()
-        say(f"interrupted: letting the pytest step tear down (at most {timeouts.child_cleanup:.0f}s) ...")
+        say(f"interrupted: letting the pytest step tear down (at most {timeouts.child_cleanup:g}s) ...")
         stop_step(proc, timeouts.child_cleanup)
         raise
 
@@ -164,7 +102,7 @@ def stop_step(proc: subprocess.Popen[bytes], grace: float) -> None:
             proc.wait(timeout=wait)
             return
         except subprocess.TimeoutExpired:
-            say(f"the pytest step did not stop within {wait:.0f}s; sending {signal.Signals(sig).name}")
+            say(f"the pytest step did not stop within {wait:g}s; sending {signal.Signals(sig).name}")
 
 
 def npm_ci() -> int:
@@ -202,15 +140,9 @@ def run_steps(args: list[str], workers: int, timeouts: Timeouts) -> int:
 
 
 def remove_cluster(args: list[str], timeouts: Timeouts) -> int:
-    removal = cleanup(args)
-    if removal is None:
+    if cleanup(args) is None:
         return 0
-    say(f"removing the cluster: {' '.join(removal)}")
-    done = tools.run(removal, timeouts.kind_delete)
-    if done.returncode not in (0, 127):  # 127: kind absent, so no cluster was made
-        print(f"[l7suite] cluster removal failed: {done.stderr.strip()}", file=sys.stderr)
-        return done.returncode
-    return 0
+    return delete_kind_cluster(cluster_name(args), timeouts.kind_delete, say)
 
 
 def build_report(args: list[str]) -> int:

@@ -27,6 +27,7 @@ from pathlib import Path
 import yaml
 
 from l7suite.cluster import tools
+from l7suite.cluster.cluster_removal import delete_kind_cluster
 from l7suite.cluster.helm_values import without_digest
 from l7suite.cluster.kindconfig import render
 from l7suite.cluster.kube import Kube, is_transient
@@ -197,7 +198,7 @@ class ClusterSession:
         else:
             config = self.workdir / "kind-config.yaml"
             config.write_text(render(self.plan.kind_config or {}))
-            self.progress(f"kind cluster {name!r}: create (at most {timeouts.kind_create:.0f}s)")
+            self.progress(f"kind cluster {name!r}: create (at most {timeouts.kind_create:g}s)")
             step(self.run, f"create kind cluster {name!r}",
                  ["kind", "create", "cluster", f"--name={name}", f"--kubeconfig={kubeconfig}", "--config",
                   str(config)], timeouts, "kind_create")
@@ -218,13 +219,7 @@ class ClusterSession:
         """`delete_cluster=False` under pytest-xdist: the controller deletes it when all workers are done."""
         try:
             if delete_cluster and self.kind_cluster is not None and not self.plan.options.keep_cluster:
-                self.progress(f"deleting kind cluster {self.kind_cluster!r}")
-                done = self.run(["kind", "delete", "cluster", f"--name={self.kind_cluster}"],
-                                self.timeouts.kind_delete)
-                if done.returncode != 0:
-                    self.progress(f"could not delete kind cluster {self.kind_cluster!r} (exit {done.returncode}): "
-                                  f"{done.stderr.strip()[-TAIL:]}; remove it with `kind delete cluster "
-                                  f"--name={self.kind_cluster}`")
+                delete_kind_cluster(self.kind_cluster, self.timeouts.kind_delete, self.progress, self.run)
                 self.kind_cluster = None
         finally:
             shutil.rmtree(self.workdir, ignore_errors=True)

@@ -6,6 +6,7 @@ Docker is never touched.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from l7suite.cluster.helm_values import helm_values, value_files
 from l7suite.cluster.kindconfig import kind_config, render
 from l7suite.cluster.tool_pins import CILIUM_CHART_REPO, DEFAULT_KIND_VERSION, node_image_for
 from l7suite.manifests import load_manifest_set, placeholders_in
+from l7suite.scenarios import Scenario
 from l7suite.versions import NodeImageChoice
 
 CHART_ENVOY = "(the chart's envoy.image, read with `helm show values` at run time)"
@@ -36,12 +38,13 @@ class RunOptions:
 
 @dataclass(frozen=True)
 class ScenarioPlan:
-    name: str
+    name: str  # the scenario's (l7suite/scenarios/)
+    folder: str  # under manifests/
     namespaces: tuple[str, ...]
     images: tuple[str, ...]
     stages: tuple[str, ...]
     variables: tuple[str, ...] = ()  # `${NAME}` placeholders filled at run time
-    notes: tuple[str, ...] = ()  # what the scenario's modules do beyond applying it (their PLAN_NOTES)
+    notes: tuple[str, ...] = ()  # what it does beyond applying the folder, and what it needs (its declaration)
 
 
 @dataclass
@@ -79,10 +82,13 @@ def cilium_images(options: RunOptions) -> list[str]:
     return images
 
 
-def scenario_plan(name: str, manifests_dir: Path, notes: tuple[str, ...] = ()) -> ScenarioPlan:
+def scenario_plan(declared: Scenario, manifests_dir: Path) -> ScenarioPlan:
+    folder = declared.e2e_folder
+    if folder is None:
+        raise ValueError(f"scenario {declared.name!r} has no e2e tier (no `manifests` in its declaration)")
     # placeholders stay visible as `${NAME}`: their values exist only during the run
-    variables = placeholders_in(manifests_dir / name)
-    scenario = load_manifest_set(name, manifests_dir, {v: f"${{{v}}}" for v in variables})
+    variables = placeholders_in(manifests_dir / folder)
+    scenario = load_manifest_set(folder, manifests_dir, {v: f"${{{v}}}" for v in variables})
     images: list[str] = []
     for obj in scenario.objects:
         spec = obj.spec.get("template", {}).get("spec", {}) if obj.kind == "Deployment" else obj.spec
@@ -90,11 +96,11 @@ def scenario_plan(name: str, manifests_dir: Path, notes: tuple[str, ...] = ()) -
             if container["image"] not in images:
                 images.append(container["image"])
     namespaces = tuple(o.name for o in scenario.of_kind("Namespace"))
-    return ScenarioPlan(name, namespaces, tuple(images), tuple(scenario.stage_files()), tuple(variables), notes)
+    return ScenarioPlan(declared.name, folder, namespaces, tuple(images), tuple(scenario.stage_files()),
+                        tuple(variables), (*declared.plan_notes, *declared.needs.lines("e2e")))
 
 
-def build_plan(options: RunOptions, values_dir: Path, manifests_dir: Path, scenarios: list[str],
-               notes: dict[str, list[str]] | None = None) -> RunPlan:
+def build_plan(options: RunOptions, values_dir: Path, manifests_dir: Path, scenarios: Sequence[Scenario]) -> RunPlan:
     existing = options.kubeconfig is not None
     node = None if existing else node_image_for(options.kind_version, options.cilium_version)
     return RunPlan(
@@ -106,7 +112,7 @@ def build_plan(options: RunOptions, values_dir: Path, manifests_dir: Path, scena
         values=helm_values(values_dir, options.cluster_name, options.envoy_mode, options.envoy_image,
                            options.preload),
         cilium_images=cilium_images(options),
-        scenarios=[scenario_plan(s, manifests_dir, tuple((notes or {}).get(s, ()))) for s in scenarios],
+        scenarios=[scenario_plan(s, manifests_dir) for s in scenarios],
     )
 
 
@@ -140,6 +146,7 @@ def render_plan(plan: RunPlan) -> str:
     for s in plan.scenarios:
         lines.append(f"  {s.name}: namespaces {', '.join(s.namespaces) or '-'}; stages {', '.join(s.stages) or '-'}; "
                      f"images {', '.join(s.images) or '-'}")
+        lines.append(f"    manifests/{s.folder}/")
         if s.variables:
             lines.append(f"    filled at run time: {', '.join(s.variables)}")
         lines += [f"    {note}" for note in s.notes]

@@ -47,40 +47,37 @@ def _generation_seen(obj: dict[str, Any]) -> str | None:
     return None
 
 
-def daemonset_readiness(component: Component, obj: dict[str, Any] | None) -> Readiness:
-    if obj is None:
-        return Readiness(component, False, "not found")
-    status = obj.get("status", {})
-    desired = status.get("desiredNumberScheduled", 0)
-    counts = {k: status.get(k, 0) for k in ("updatedNumberScheduled", "numberReady", "numberAvailable")}
-    detail = (f"desired {desired}, updated {counts['updatedNumberScheduled']}, ready {counts['numberReady']}, "
-              f"available {counts['numberAvailable']}")
-    unseen = _generation_seen(obj)
-    if unseen:
-        return Readiness(component, False, unseen)
-    ok = desired > 0 and all(v == desired for v in counts.values())
-    return Readiness(component, ok, detail if desired else "no node scheduled (desired 0)")
+@dataclass(frozen=True)
+class Rollout:
+    """Where a kind keeps the count it wants and the status counts that must reach it."""
+
+    wanted: tuple[str, str, int]  # (section, field, default)
+    label: str  # the wanted count's name in messages
+    counts: tuple[str, str, str]  # updated, ready, available
 
 
-def deployment_readiness(component: Component, obj: dict[str, Any] | None) -> Readiness:
-    if obj is None:
-        return Readiness(component, False, "not found")
-    wanted = obj.get("spec", {}).get("replicas", 1)
-    status = obj.get("status", {})
-    counts = {k: status.get(k, 0) for k in ("updatedReplicas", "readyReplicas", "availableReplicas")}
-    detail = (f"replicas {wanted}, updated {counts['updatedReplicas']}, ready {counts['readyReplicas']}, "
-              f"available {counts['availableReplicas']}")
-    unseen = _generation_seen(obj)
-    if unseen:
-        return Readiness(component, False, unseen)
-    return Readiness(component, all(v == wanted for v in counts.values()), detail)
-
-
-PREDICATES = {"DaemonSet": daemonset_readiness, "Deployment": deployment_readiness}
+ROLLOUTS = {
+    "DaemonSet": Rollout(("status", "desiredNumberScheduled", 0), "desired",
+                         ("updatedNumberScheduled", "numberReady", "numberAvailable")),
+    "Deployment": Rollout(("spec", "replicas", 1), "replicas",
+                          ("updatedReplicas", "readyReplicas", "availableReplicas")),
+}
 
 
 def readiness(component: Component, obj: dict[str, Any] | None) -> Readiness:
-    return PREDICATES[component.kind](component, obj)
+    if obj is None:
+        return Readiness(component, False, "not found")
+    rollout = ROLLOUTS[component.kind]
+    section, field, default = rollout.wanted
+    wanted = obj.get(section, {}).get(field, default)
+    updated, ready, available = (obj.get("status", {}).get(k, 0) for k in rollout.counts)
+    unseen = _generation_seen(obj)
+    if unseen:
+        return Readiness(component, False, unseen)
+    if component.kind == "DaemonSet" and not wanted:
+        return Readiness(component, False, "no node scheduled (desired 0)")
+    return Readiness(component, updated == ready == available == wanted,
+                     f"{rollout.label} {wanted}, updated {updated}, ready {ready}, available {available}")
 
 
 def cilium_components(envoy_mode: str) -> list[Component]:
@@ -137,7 +134,7 @@ def wait_ready(get: Callable[[Component], dict[str, Any] | None], components: Se
         lines = [f"  {s.component}: {s.detail}" for s in pending if not s.ready]
         if error is not None:
             lines.append(f"  last API error (retried until the deadline): {_first_line(error)}")
-        raise NotReady(f"not ready after {timeout:.0f}s:\n" + "\n".join(lines)) from None
+        raise NotReady(f"not ready after {timeout:g}s:\n" + "\n".join(lines)) from None
 
 
 def _first_line(exc: BaseException) -> str:

@@ -44,6 +44,14 @@ class Timeouts:
     converge: float = 60.0  # a scenario answering as expected N times in a row after a change
     hubble: float = 10.0  # Hubble Relay answering one flows query through its port-forward
     cec_generated: float = 120.0  # the operator writing the CEC of a Service annotated for L7 load balancing
+    flows: float = 60.0  # the flows a check expects showing up in Hubble (each fetch bounded by `hubble`)
+    log_wait: float = 30.0  # a request showing up in a proxy container's access log
+    # the agent restart (suites/e2e/test_daemonset_resilience.py); the two durations are not deadlines, but
+    # named here so the rehearsal can shrink them too
+    restart: float = 480.0  # `rollout restart daemonset/cilium` until every agent is ready again
+    restart_warm_up: float = 5.0  # seconds of requests before the restart
+    restart_settle: float = 10.0  # seconds of requests after the agents are ready again
+    flows_after_restart: float = 90.0  # as `flows`, after the restart (Hubble's buffers restart with the agents)
     # the runner (python -m l7suite.cluster.e2e_run)
     child_cleanup: float = 600.0  # an interrupted pytest step tearing down its scenarios
 

@@ -1,5 +1,8 @@
 """Versions the e2e tier pins: the default Cilium release, the default kind release, tool minimums.
 
+matrix.yaml is read when a value is asked for (`default_cilium_version()`, `KIND_NODE_IMAGES[...]`), never
+at import: importing the harness works with any matrix.yaml, and a broken one fails the run that reads it.
+
 The kind node images themselves live in matrix.yaml (`kind:`, per kind release, pinned by digest
 from each release's notes) and are chosen per Cilium release by `l7suite.versions.node_image_for`,
 inside the Kubernetes range that Cilium release is tested on.
@@ -11,8 +14,6 @@ from collections.abc import Iterator, Mapping
 
 from l7suite.versions import cilium_releases, kind_node_images, node_image_for
 
-# The newest Cilium release listed in matrix.yaml, the one versions file the nightly matrix reads too.
-DEFAULT_CILIUM_VERSION = cilium_releases()[0].version
 CILIUM_CHART_REPO = "https://helm.cilium.io"
 
 # The kind release whose node images are used when the kind on PATH is not one matrix.yaml lists (or
@@ -23,8 +24,13 @@ DEFAULT_KIND_VERSION = "0.32.0"
 MIN_KUBECTL = (1, 30)
 MIN_HELM = (3, 12)
 
-__all__ = ["CILIUM_CHART_REPO", "DEFAULT_CILIUM_VERSION", "DEFAULT_KIND_VERSION", "KIND_NODE_IMAGES", "MIN_HELM",
-           "MIN_KUBECTL", "kind_node_images", "node_image_for", "version_tuple"]
+__all__ = ["CILIUM_CHART_REPO", "DEFAULT_KIND_VERSION", "KIND_NODE_IMAGES", "MIN_HELM",
+           "MIN_KUBECTL", "default_cilium_version", "kind_node_images", "node_image_for", "version_tuple"]
+
+
+def default_cilium_version() -> str:
+    """The newest Cilium release listed in matrix.yaml (the one versions file the nightly matrix reads too)."""
+    return cilium_releases()[0].version
 
 
 class KindDefaultNodeImages(Mapping[str, str]):

@@ -1,4 +1,4 @@
-"""Envoy's admin API on loopback: readiness, listeners, stats, clusters, config_dump."""
+"""Envoy's admin API on loopback: listeners, stats, config_dump."""
 
 from __future__ import annotations
 
@@ -43,9 +43,6 @@ class AdminClient:
     def get_json(self, path: str, **params: str) -> Any:
         return json.loads(self.get(path, format="json", **params))
 
-    def server_state(self) -> str:
-        return json.loads(self.get("/server_info"))["state"]
-
     def listeners(self) -> dict[str, str]:
         """Active listeners: name -> local address (as /listeners shows them, e.g. `127.0.0.1:11326`)."""
         out = {}
@@ -62,17 +59,6 @@ class AdminClient:
 
     def stat(self, name: str) -> int:
         return self.stats(f"^{re.escape(name)}$").get(name, 0)
-
-    def cluster_hosts(self) -> dict[str, list[str]]:
-        """EDS-resolved hosts per cluster: name -> ["127.0.0.1:port", ...]."""
-        out: dict[str, list[str]] = {}
-        for cluster in self.get_json("/clusters").get("cluster_statuses", []):
-            hosts = []
-            for host in cluster.get("host_statuses", []):
-                sock = host.get("address", {}).get("socket_address", {})
-                hosts.append(f"{sock.get('address')}:{sock.get('port_value')}")
-            out[cluster["name"]] = hosts
-        return out
 
     def config_dump(self, name_regex: str = "") -> dict[str, Any]:
         params = {"name_regex": name_regex} if name_regex else {}

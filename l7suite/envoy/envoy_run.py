@@ -6,6 +6,10 @@
 Everything started is stopped on exit, whether the body passed, failed or was interrupted. A configuration
 Envoy does not take fails with ScenarioConfigError, whose `outcome` is one of the verdicts of
 l7suite/envoy/verdicts.py (NACK, NO ACK in N s; a manifest the agent would refuse raises ManifestError: INVALID).
+
+With `netns`, Envoy runs inside that network namespace (transparent redirects, l7suite/scenarios/
+proxy_redirect.py): ADS over a Unix socket, which reaches across namespaces, and the admin API called from
+inside the namespace.
 """
 
 from __future__ import annotations
@@ -13,21 +17,28 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from google.protobuf.message import Message
 
-from l7suite.cilium.cec_translation import HCM, Translated, policy_listeners, restore_original_destination, translate
-from l7suite.cilium.eds_names import explain_unserved, port_matches, published_names
+from l7suite.cilium.cec_translation import translate_configs
+from l7suite.cilium.cec_updates import stage_configs, translate_update
+from l7suite.cilium.eds_names import port_matches, published_names
+from l7suite.cilium.translated import Translated
 from l7suite.envoy.admin_client import AdminClient
 from l7suite.envoy.process import EnvoyProcess
-from l7suite.envoy.resources import CLUSTER, ENDPOINTS, LISTENER, ROUTE, SHORT, message_class, unpack
-from l7suite.envoy.verdicts import Outcome, Verdict
-from l7suite.envoy.xds_server import AdsServer, XdsEvent, XdsNack, XdsPending
+from l7suite.envoy.resources import ENDPOINTS, message_class
+from l7suite.envoy.verdict_details import Pending, nack_report, pending_lines
+from l7suite.envoy.verdicts import Outcome, ScenarioConfigError, Verdict
+from l7suite.envoy.xds_events import XdsNack, XdsPending
+from l7suite.envoy.xds_server import AdsServer, ads_config_source
 from l7suite.lifecycle import StartedInWith
-from l7suite.manifests import K8sObject, ManifestError, ManifestSet
+from l7suite.manifests import ManifestSet
 from l7suite.standins.registry import StandIns
+
+if TYPE_CHECKING:
+    from l7suite.standins.netns import NetNamespace
 
 # Values the envoy tier gives the manifests' ${PLACEHOLDERS} when a scenario does not start its own.
 DEFAULT_VARIABLES = {"PROXY_ADDRESS": "127.0.0.1"}
@@ -38,47 +49,12 @@ APPLY_TIMEOUT = 15.0  # from pushing a snapshot to every expected ACK and every 
 LISTENER_ACTIVE_TIMEOUT = 10.0  # wait_listeners' default, for callers that push their own resources
 LOG_WARNING_LINES = 8  # Envoy's warnings and errors quoted with a NO ACK
 WARNING_LINE = re.compile(r"\]\[(warning|error|critical)\]")
-
-
-class ScenarioConfigError(RuntimeError):
-    """Envoy did not take a scenario's configuration (NACK, or NO ACK in time); names the manifest files and
-    Envoy's own error. `outcome` holds the verdict."""
-
-    def __init__(self, outcome: Outcome):
-        self.outcome = outcome
-        super().__init__(outcome.describe())
-
-
-def outcome_of(error: Exception) -> Outcome:
-    """The verdict a failed start stands for: INVALID for a manifest the agent would refuse (found before Envoy
-    starts), the NACK / NO ACK of a ScenarioConfigError."""
-    if isinstance(error, ScenarioConfigError):
-        return error.outcome
-    if isinstance(error, ManifestError):
-        return Outcome(Verdict.INVALID, str(error))
-    raise TypeError(f"no verdict for {error!r}")
-
-
-def ads_config_source(source: Message) -> None:
-    source.ads.SetInParent()
-    source.resource_api_version = 2  # V3
-
-
-def translate_configs(configs: list[K8sObject], objects: list[K8sObject]) -> Translated:
-    """Translate configs as the agent does and give the listeners that `objects`' network policies redirect to
-    their original destination back (what cilium.bpf_metadata does)."""
-    merged = Translated()
-    for config in configs:
-        merged.merge(translate(config, ads_config_source))
-    listeners = merged.resources.get(LISTENER, {})
-    for name in policy_listeners(objects):
-        if name in listeners:
-            restore_original_destination(listeners[name])
-    return merged
+MAX_UNIX_SOCKET_PATH = 100  # the kernel's limit is 107 bytes
 
 
 def translate_scenario(scenario: ManifestSet) -> Translated:
-    return translate_configs(scenario.envoy_configs(), scenario.objects)
+    """The scenario's CECs as the agent serves them to an Envoy fed by the suite's ADS server."""
+    return translate_configs(scenario.envoy_configs(), scenario.objects, ads_config_source)
 
 
 def endpoints_for(cluster: str, addresses: list[str]) -> Message:
@@ -92,93 +68,9 @@ def endpoints_for(cluster: str, addresses: list[str]) -> Message:
     return cla
 
 
-def names_in_message(names: list[str], text: str) -> list[str]:
-    """The names a message of Envoy's mentions (whole names, not parts of longer ones)."""
-    return [n for n in names if re.search(rf"(?<![\w/.:-]){re.escape(n)}(?![\w/.*-]|:[\w*])", text)]
-
-
-def nack_lines(event: XdsEvent, translated: Translated) -> list[str]:
-    names = [n for (t, n) in translated.origins if t == event.type_url]
-    named = names_in_message(names, event.error) or names
-    lines = [f"Envoy rejected {SHORT.get(event.type_url, event.type_url)} (NACK): {event.error}"]
-    for name in named:
-        origin = translated.origin_of(event.type_url, name)
-        if origin is not None:
-            lines.append(f"  {name!r} comes from {origin.describe()}")
-    return lines
-
-
-def nack_report(error: XdsNack, translated: Translated) -> str:
-    return "\n".join(line for event in error.events for line in nack_lines(event, translated))
-
-
-def rds_names(listener: Message) -> list[str]:
-    """Route configuration names a listener's HTTP connection managers ask RDS for."""
-    found = []
-    chains = [*listener.filter_chains, *([listener.default_filter_chain]
-                                         if listener.HasField("default_filter_chain") else [])]
-    for chain in chains:
-        for flt in chain.filters:
-            if flt.HasField("typed_config") and flt.typed_config.TypeName() == HCM:
-                hcm = unpack(flt.typed_config)
-                if hcm.HasField("rds"):
-                    found.append(hcm.rds.route_config_name)
-    return found
-
-
-@dataclass
-class Pending:
-    """What was still missing when a wait ran out: the material of a NO ACK verdict."""
-
-    timeout: float
-    unacked: dict[str, list[str]] = field(default_factory=dict)  # type -> names Envoy never acknowledged
-    unserved: dict[str, list[str]] = field(default_factory=dict)  # type -> names asked for, served by nobody
-    inactive: list[str] = field(default_factory=list)  # listeners acknowledged but never active (warming)
-
-    def __bool__(self) -> bool:
-        return bool(self.unacked or self.unserved or self.inactive)
-
-
-def pending_lines(pending: Pending, translated: Translated) -> list[str]:
-    """Lines of a NO ACK report: each unacknowledged or inactive resource and where it comes from, and each
-    name Envoy asked for that nobody serves, with who asked and why the agent would not serve it."""
-    lines = []
-    for type_url, names in pending.unacked.items():
-        lines.append(f"never acknowledged: {SHORT.get(type_url, type_url)} {', '.join(names) or '(none asked for)'}")
-        lines += _origins(translated, type_url, names)
-    if pending.inactive:
-        lines.append(f"listeners acknowledged but never active (warming): {', '.join(pending.inactive)}")
-        lines += _origins(translated, LISTENER, pending.inactive)
-    for name in pending.unserved.get(ENDPOINTS, []):
-        askers = sorted(c for c, eds in translated.eds_names.items() if eds == name)
-        lines.append(f"Envoy asked for endpoints (EDS) {name!r} that nobody serves"
-                     + (f": cluster(s) {', '.join(askers)} wait for them" if askers else ""))
-        lines += _origins(translated, CLUSTER, askers)
-        lines.append(f"  {explain_unserved(name, translated.services)}")
-    for name in pending.unserved.get(ROUTE, []):
-        askers = sorted(n for n, lst in translated.resources.get(LISTENER, {}).items() if name in rds_names(lst))
-        lines.append(f"Envoy asked for RouteConfiguration {name!r} that nobody serves"
-                     + (f": listener(s) {', '.join(askers)} refer to it (route names are qualified like listener "
-                        "names)" if askers else ""))
-        lines += _origins(translated, LISTENER, askers)
-    for type_url, names in pending.unserved.items():
-        if type_url not in (ENDPOINTS, ROUTE):
-            lines.append(f"Envoy asked for {SHORT.get(type_url, type_url)} {', '.join(names)} that nobody serves")
-    return lines
-
-
-def _origins(translated: Translated, type_url: str, names: list[str]) -> list[str]:
-    out = []
-    for name in names:
-        origin = translated.origin_of(type_url, name)
-        if origin is not None:
-            out.append(f"  {name!r} comes from {origin.describe()}")
-    return out
-
-
 class EnvoyRun(StartedInWith):
     def __init__(self, scenario: ManifestSet, binary: Path, workdir: Path, start_backends: bool = True,
-                 apply_timeout: float = APPLY_TIMEOUT):
+                 apply_timeout: float = APPLY_TIMEOUT, netns: NetNamespace | None = None):
         self.scenario = scenario
         self.binary = binary
         self.workdir = workdir
@@ -186,12 +78,19 @@ class EnvoyRun(StartedInWith):
         # publish, without endpoints (config compatibility, `l7suite check`).
         self.start_backends = start_backends
         self.apply_timeout = apply_timeout
+        self.netns = netns
         self.standins = StandIns()
-        self.ads = AdsServer()
+        self.ads = AdsServer(host=f"unix:{self._socket_path()}") if netns else AdsServer()
         self.envoy: EnvoyProcess | None = None
         self.admin: AdminClient | None = None
         self.translated = Translated()
         self._versions: dict[str, str] = {}
+
+    def _socket_path(self) -> Path:
+        path = self.workdir / "ads.sock"
+        if len(str(path)) > MAX_UNIX_SOCKET_PATH:
+            raise RuntimeError(f"Unix socket path too long for the kernel (max 107): {path}")
+        return path
 
     # ---- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
@@ -203,10 +102,13 @@ class EnvoyRun(StartedInWith):
         """Translate (ManifestError before anything starts), serve the configuration and start Envoy."""
         self.translated = translate_scenario(self.scenario)
         self.ads.start()
-        self.envoy = EnvoyProcess(self.binary, self.workdir, "127.0.0.1", self.ads.port,
-                                  node_id=f"l7suite-{uuid.uuid4().hex[:8]}")
+        self.envoy = EnvoyProcess(self.binary, self.workdir, self.ads.host, self.ads.port,
+                                  node_id=f"l7suite-{uuid.uuid4().hex[:8]}",
+                                  preexec=self.netns.preexec() if self.netns else None)
         self.apply(self.translated)
         self.admin = self.envoy.start()
+        if self.netns:
+            self.admin.enter = self.netns.entered
 
     def stop(self) -> None:
         if self.envoy is not None:
@@ -234,6 +136,11 @@ class EnvoyRun(StartedInWith):
         self.translated = translated
         self._versions = self.ads.set_resources(resources)
         return self._versions
+
+    def stage_update(self, stage: str) -> Translated:
+        """The configuration after `kubectl apply` of the scenario's `stages/<stage>.yaml` (for apply())."""
+        return translate_update(self.scenario, stage_configs(self.scenario, stage), self.translated.listener_ports,
+                                ads_config_source)
 
     @property
     def versions(self) -> dict[str, str]:
@@ -291,17 +198,12 @@ class EnvoyRun(StartedInWith):
             raise KeyError(f"no single listener {name!r}; listeners: {sorted(ports)}")
         return matches[0]
 
-    def url_for_listener(self, name: str) -> str:
-        """Where traffic a network policy redirects to this listener (`toPorts[].listener`) arrives: with
-        `spec.backendServices` the Service is not redirected by the config itself, the policy sends it here."""
-        return f"http://127.0.0.1:{self.listener_port(name)}"
-
     def url_for_service(self, namespace: str, service: str) -> str:
         """Where Cilium would redirect traffic to this Service: the listener its config's `services` names."""
         listener = self.translated.redirects.get((namespace, service))
         if listener is None:
             raise KeyError(f"no CiliumEnvoyConfig redirects {namespace}/{service} (spec.services); redirected: "
-                           f"{sorted(self.translated.redirects)}; for a policy's listener use url_for_listener")
+                           f"{sorted(self.translated.redirects)}; for a policy's listener use listener_port")
         return f"http://127.0.0.1:{self.translated.listener_ports[listener]}"
 
     def backends(self, namespace: str, service: str) -> list:

@@ -7,9 +7,8 @@ hard, and every live process is also stopped at interpreter exit: no Envoy outli
 from __future__ import annotations
 
 import atexit
-import ctypes
-import signal
 import subprocess
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -17,13 +16,13 @@ from pathlib import Path
 import yaml
 
 from l7suite.envoy.admin_client import AdminClient
+from l7suite.lifecycle import die_with_parent
 
 _LIVE: set[EnvoyProcess] = set()
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent() -> None:  # runs in the child between fork and exec
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+# Held from an Envoy's fork until it is in _LIVE, and while stop_all() lists them: stop_all() in one thread
+# (Ctrl-C during `l7suite check`) stops every Envoy whose process exists, also one that another thread is
+# starting at that moment.
+_LIVE_LOCK = threading.Lock()
 
 
 def bootstrap(xds_host: str, xds_port: int, node_id: str) -> dict:
@@ -85,7 +84,7 @@ class EnvoyProcess:
         self.admin_path = workdir / "admin-address"
         self.concurrency = concurrency
         # runs in the child before exec; must itself set PR_SET_PDEATHSIG (e.g. NetNamespace.preexec())
-        self.preexec = preexec or _die_with_parent
+        self.preexec = preexec or die_with_parent
         self.config_path.write_text(yaml.safe_dump(bootstrap(xds_host, xds_port, node_id), sort_keys=False))
         self.proc: subprocess.Popen | None = None
         self.admin: AdminClient | None = None
@@ -96,14 +95,14 @@ class EnvoyProcess:
                "--disable-hot-restart", "--concurrency", str(self.concurrency), "--log-level", "info",
                "--log-path", str(self.log_path), "--drain-time-s", "1", "--parent-shutdown-time-s", "2"]
         # stderr goes to a file, never a pipe: a full pipe would block Envoy.
-        with open(self.workdir / "envoy.stderr", "wb") as err:
-            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                         stderr=err, preexec_fn=self.preexec)
-        _LIVE.add(self)
+        with _LIVE_LOCK, open(self.workdir / "envoy.stderr", "wb") as err:
+            self.proc = proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                                stderr=err, preexec_fn=self.preexec)
+            _LIVE.add(self)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"Envoy exited with {self.proc.returncode} during start-up:\n{self.output_tail()}")
+            if proc.poll() is not None:  # also when another thread stopped it (stop_all)
+                raise RuntimeError(f"Envoy exited with {proc.returncode} during start-up:\n{self.output_tail()}")
             text = self.admin_path.read_text().strip() if self.admin_path.exists() else ""
             if text:
                 self.admin = AdminClient(f"http://{text}")
@@ -125,7 +124,8 @@ class EnvoyProcess:
 
     def stop(self, timeout: float = 5.0) -> None:
         proc, self.proc = self.proc, None
-        _LIVE.discard(self)
+        with _LIVE_LOCK:
+            _LIVE.discard(self)
         if proc is None:
             return
         if proc.poll() is None:
@@ -138,7 +138,9 @@ class EnvoyProcess:
 
 
 def stop_all() -> None:
-    for envoy in list(_LIVE):
+    with _LIVE_LOCK:
+        live = list(_LIVE)
+    for envoy in live:
         envoy.stop()
 
 

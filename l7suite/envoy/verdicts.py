@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+from l7suite.manifests import ManifestError
+
 
 class Verdict(Enum):
     ACK = "ACK"
@@ -44,3 +46,22 @@ class Outcome:
 
 
 ACK = Outcome(Verdict.ACK)
+
+
+class ScenarioConfigError(RuntimeError):
+    """Envoy did not take a scenario's configuration (NACK, or NO ACK in time); names the manifest files and
+    Envoy's own error. `outcome` holds the verdict."""
+
+    def __init__(self, outcome: Outcome):
+        self.outcome = outcome
+        super().__init__(outcome.describe())
+
+
+def outcome_of(error: Exception) -> Outcome:
+    """The verdict a failed start stands for: INVALID for a manifest the agent would refuse (found before Envoy
+    starts), the NACK / NO ACK of a ScenarioConfigError."""
+    if isinstance(error, ScenarioConfigError):
+        return error.outcome
+    if isinstance(error, ManifestError):
+        return Outcome(Verdict.INVALID, str(error))
+    raise TypeError(f"no verdict for {error!r}")

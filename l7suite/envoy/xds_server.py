@@ -8,82 +8,32 @@ again on the same port, to play the agent restarts the DaemonSet mode is meant t
 
 from __future__ import annotations
 
-import hashlib
 import queue
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from concurrent import futures
-from dataclasses import dataclass
 
 import grpc
 from envoy.service.discovery.v3 import ads_pb2_grpc, discovery_pb2
 from google.protobuf.any_pb2 import Any as AnyMessage
 from google.protobuf.message import Message
 
-from l7suite.envoy.resources import CLUSTER, LISTENER, SHORT, TYPE_ORDER
+from l7suite.envoy.ads_stream import AdsStream, content_version
+from l7suite.envoy.resources import CLUSTER, ENDPOINTS, LISTENER
+from l7suite.envoy.xds_events import Settlement, XdsEvent, XdsNack, XdsPending
 
 _WAKE = object()  # queued to a stream when the snapshot changed
 WILDCARD = (CLUSTER, LISTENER)  # types Envoy subscribes to as a whole; it asks for the others by name
+# Envoy's default ConfigSource.initial_fetch_timeout (config_source.proto): how long a starting Envoy's cluster
+# waits for the endpoints it asked for. Until every cluster has them (or this passes) Envoy asks for no listener.
+INITIAL_FETCH_TIMEOUT = 15.0
 
 
-@dataclass(frozen=True)
-class XdsEvent:
-    """One thing Envoy told the control plane."""
-
-    at: float
-    type_url: str
-    kind: str  # "ACK" | "NACK"
-    version: str  # the version this ACK/NACK answers (the one the server sent with that nonce)
-    error: str = ""
-
-    def describe(self) -> str:
-        text = f"{SHORT.get(self.type_url, self.type_url)} version {self.version}: {self.kind}"
-        return f"{text}: {self.error}" if self.error else text
-
-
-class XdsNack(RuntimeError):
-    def __init__(self, events: list[XdsEvent]):
-        self.events = events
-        super().__init__("Envoy rejected the configuration (NACK): " + "; ".join(e.describe() for e in events))
-
-
-class XdsPending(TimeoutError):
-    """Envoy neither ACKed nor NACKed some types in time. `unacked`: type -> names Envoy has not acknowledged;
-    `unserved`: type -> names Envoy asked for that the snapshot does not hold."""
-
-    def __init__(self, timeout: float, unacked: dict[str, list[str]], unserved: dict[str, list[str]]):
-        self.timeout, self.unacked, self.unserved = timeout, unacked, unserved
-        names = ", ".join(SHORT.get(t, t) for t in unacked)
-        super().__init__(f"Envoy did not acknowledge {names} within {timeout:g}s")
-
-
-@dataclass(frozen=True)
-class Settlement:
-    """Where each expected type stands after a wait: NACK events at the wanted version, and types still pending."""
-
-    nacks: list[XdsEvent]
-    pending: list[str]
-
-
-def _version_of(resources: dict[str, AnyMessage]) -> str:
-    digest = hashlib.sha256()
-    for name in sorted(resources):
-        digest.update(name.encode())
-        digest.update(resources[name].SerializeToString(deterministic=True))
-    return digest.hexdigest()[:12]
-
-
-
-class _TypeState:
-    def __init__(self) -> None:
-        self.names: set[str] = set()  # requested names; empty means wildcard (LDS/CDS)
-        self.nonce = ""
-        self.sent_version = ""
-        self.sent_names: frozenset[str] = frozenset()
-        self.acked_nonce = ""
-        self.resend = False  # Envoy asked again for what it already ACKed (a warming cluster's EDS)
+def ads_config_source(source: Message) -> None:
+    """Point a ConfigSource at the ADS stream (xDS v3), as the agent's CiliumXDSConfigSource points at its own."""
+    source.ads.SetInParent()
+    source.resource_api_version = 2  # V3
 
 
 class AdsServer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):
@@ -123,10 +73,6 @@ class AdsServer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):
             server.stop(grace).wait(grace + 2)
 
     @property
-    def running(self) -> bool:
-        return self._server is not None
-
-    @property
     def unix(self) -> bool:
         """Served on a Unix socket (`host="unix:/path"`): reachable from Envoys in other network namespaces."""
         return self.host.startswith("unix:")
@@ -148,7 +94,7 @@ class AdsServer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):
         with self._lock:
             for type_url in set(self._resources) | set(packed):
                 self._resources[type_url] = packed.get(type_url, {})
-                self._versions[type_url] = _version_of(self._resources[type_url])
+                self._versions[type_url] = content_version(self._resources[type_url])
             for q in self._streams:
                 q.put(_WAKE)
             return dict(self._versions)
@@ -177,7 +123,10 @@ class AdsServer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):
         Expected, unless `expect` names the types: listeners and clusters (Envoy subscribes to all of them),
         then, once those are answered, every other type Envoy has asked for by then. Envoy subscribes to
         routes, endpoints and secrets while it processes the listeners and clusters that use them, before it
-        answers for those, and the stream is ordered: types nobody uses are never asked for and not awaited."""
+        answers for those, and the stream is ordered: types nobody uses are never asked for and not awaited.
+
+        Called as Envoy starts, with a timeout under INITIAL_FETCH_TIMEOUT, it returns as soon as the pending
+        types cannot be answered before the timeout (`_startup_stuck`), not at the timeout: the same result."""
         deadline = time.monotonic() + timeout
         with self._lock:
             while True:
@@ -192,10 +141,20 @@ class AdsServer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):
                 pending = [t for t, v in wanted.items() if (t, v) not in answered]
                 if (nacked and stop_at_nack) or not pending:
                     return Settlement(nacked, pending)
+                if timeout < INITIAL_FETCH_TIMEOUT and CLUSTER not in pending and self._startup_stuck():
+                    return Settlement(nacked, pending)
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return Settlement(nacked, pending)
                 self._lock.wait(min(left, 0.2))
+
+    def _startup_stuck(self) -> bool:
+        """Envoy's start-up waits for endpoints (EDS) that the snapshot does not hold, and Envoy has not asked
+        for listeners: it asks for them only once every cluster has its endpoints, and a cluster waits for
+        them INITIAL_FETCH_TIMEOUT. Until then no listener can be ACKed or NACKed (the caller holds the lock;
+        the clusters were answered, so no NACK of theirs is still to come)."""
+        asked = self.requested.get(ENDPOINTS, set())
+        return LISTENER not in self.requested and bool(asked - set(self._resources.get(ENDPOINTS, {})))
 
     def unacknowledged(self, types: list[str]) -> dict[str, list[str]]:
         """Names of these types Envoy has not acknowledged: all of them for LDS/CDS (wildcard), the requested
@@ -239,61 +198,28 @@ class AdsServer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):
             inbox.put(None)
 
         threading.Thread(target=read, daemon=True, name="ads-reader").start()
-        states: dict[str, _TypeState] = {}
+        stream = self.new_stream()
         try:
             while True:
                 item = inbox.get()
                 if item is None:
                     return
                 if item is not _WAKE:
-                    self._on_request(item, states)
-                for type_url in sorted(states, key=_order):
-                    response = self._response_if_due(type_url, states[type_url])
-                    if response is not None:
-                        yield response
+                    stream.on_request(item)
+                yield from stream.responses_due()
         finally:
             with self._lock:
                 if inbox in self._streams:
                     self._streams.remove(inbox)
 
-    def _on_request(self, request: discovery_pb2.DiscoveryRequest, states: dict[str, _TypeState]) -> None:
-        state = states.setdefault(request.type_url, _TypeState())
-        if request.response_nonce:
-            if request.response_nonce != state.nonce:
-                return  # an answer to a response that was superseded: ignore, as xDS says
-            if request.HasField("error_detail"):
-                self._record(XdsEvent(time.time(), request.type_url, "NACK", state.sent_version,
-                                      request.error_detail.message.strip()))
-            elif state.acked_nonce == state.nonce:
-                # The same nonce a second time is no ACK but a new request: a cluster updated over CDS
-                # warms with a new EDS subscription and waits (and holds its CDS ACK) until it gets an
-                # answer, even an unchanged one.
-                state.resend = True
-            else:
-                state.acked_nonce = state.nonce
-                self._record(XdsEvent(time.time(), request.type_url, "ACK", state.sent_version))
-        state.names = set(request.resource_names)
+    def new_stream(self) -> AdsStream:
+        """The protocol state of one more ADS stream of this server's (StreamAggregatedResources' own)."""
+        return AdsStream(self._snapshot, self._record, self._note_request)
+
+    def _snapshot(self, type_url: str) -> tuple[str, dict[str, AnyMessage]]:
         with self._lock:
-            self.requested[request.type_url] = set(request.resource_names)
+            return self._versions.get(type_url, ""), dict(self._resources.get(type_url, {}))
 
-    def _response_if_due(self, type_url: str, state: _TypeState) -> discovery_pb2.DiscoveryResponse | None:
+    def _note_request(self, type_url: str, names: set[str]) -> None:
         with self._lock:
-            version = self._versions.get(type_url, "")
-            available = self._resources.get(type_url, {})
-            names = sorted(available) if not state.names else sorted(n for n in state.names if n in available)
-            if (state.nonce and version == state.sent_version and frozenset(names) == state.sent_names
-                    and not state.resend):
-                return None
-            state.resend = False
-            if not version and not state.nonce:
-                version = _version_of({})
-            response = discovery_pb2.DiscoveryResponse(
-                version_info=version, type_url=type_url, nonce=uuid.uuid4().hex[:16],
-                resources=[available[n] for n in names],
-            )
-            state.nonce, state.sent_version, state.sent_names = response.nonce, version, frozenset(names)
-            return response
-
-
-def _order(type_url: str) -> int:
-    return TYPE_ORDER.index(type_url) if type_url in TYPE_ORDER else len(TYPE_ORDER)
+            self.requested[type_url] = names

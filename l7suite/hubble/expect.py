@@ -160,7 +160,7 @@ class FlowsNotSeen(AssertionError):
     def __init__(self, report: MatchReport, timeout: float):
         self.report = report
         names = ", ".join(e.name for e in report.missing)
-        super().__init__(f"flows not seen within {timeout:.0f}s: {names}\n{report.render()}")
+        super().__init__(f"flows not seen within {timeout:g}s: {names}\n{report.render()}")
 
 
 def wait_for_flows(fetch: Callable[[], Sequence[Flow]], expectations: Sequence[FlowExpectation],

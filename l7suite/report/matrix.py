@@ -7,9 +7,10 @@ Input: a folder (ROOT) holding run folders as a nightly run writes them, anywher
 
 Rows are what a check ran against, from each result's parameters (names.ROW_PARAMETERS: Cilium
 version, cilium-envoy image, Envoy version, Envoy mode), so one envoy-tier run over five Envoy
-versions gives five rows. Columns are scenarios. A cell shows the newest run that has that row and
-scenario: fail if any of its checks failed or broke, pass if the others passed, skip if all were
-skipped; it links to that run's report and lists the failing checks on hover.
+versions gives five rows. Columns are scenarios, in the order of their declarations (l7suite/scenarios/).
+A cell shows the newest run that has that row and scenario: fail if any of its checks failed or broke,
+pass if the others passed, skip if all were skipped; it links to that run's report and lists the failing
+checks on hover.
 The page has no script and no external resource: it opens from disk and makes no request.
 """
 
@@ -24,6 +25,7 @@ from pathlib import Path
 from l7suite.report import names
 from l7suite.report.environment import COMMIT, RUN_FILE, RunInfo
 from l7suite.report.results import FAILING, CheckResult, read_results
+from l7suite.scenarios import all_scenarios
 
 REPORT_FILE = "report.html"
 Row = tuple[str, ...]
@@ -91,6 +93,13 @@ def cells_of(runs: list[Run]) -> dict[tuple[Row, str], Cell]:
     return cells
 
 
+def column_order(labels: set[str]) -> list[str]:
+    """Scenarios in the order of their declarations (l7suite/scenarios/), then any other label (the suite's
+    self checks, names older runs used) by name."""
+    declared = [s.name for s in all_scenarios()]
+    return [name for name in declared if name in labels] + sorted(labels - set(declared))
+
+
 def natural_key(text: str) -> list:
     """1.9.0 before 1.10.0."""
     return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", text)]
@@ -117,7 +126,7 @@ def _link(target: Path | None, output_dir: Path, text: str) -> str:
 def render(runs: list[Run], output_dir: Path, generated: str) -> str:
     cells = cells_of(runs)
     rows = sorted({row for row, _ in cells}, key=lambda r: [natural_key(v) for v in r])
-    scenarios = sorted({scenario for _, scenario in cells})
+    scenarios = column_order({scenario for _, scenario in cells})
     head = "".join(f"<th>{escape(p)}</th>" for p in names.ROW_PARAMETERS) + \
         "".join(f"<th>{escape(s)}</th>" for s in scenarios)
     body = []

@@ -2,7 +2,7 @@
 
 # Allure labels on every test result
 TIER = "tier"          # suites/<tier>/: envoy, e2e, ...
-SCENARIO = "scenario"  # the module's SCENARIO constant, else the module name
+SCENARIO = "scenario"  # the name of the module's SCENARIO declaration (l7suite/scenarios/), else the module name
 CHECK = "check"        # the test function's name
 
 # Allure parameters: what the check ran against (a matrix row)

@@ -5,27 +5,39 @@ one filter chain per allowed name, matched on the TLS SNI (`server_names`), each
 connection (tcp_proxy, TLS untouched) to that destination's cluster. A name outside the list matches no
 filter chain: Envoy closes the connection and counts it in `listener.<stat_prefix>.no_filter_chain_match`.
 
-Locally every destination is a TLS server on 127.0.0.1 with a certificate for its name, so a client
-that verifies the certificate proves it reached the destination it asked for.
+Locally every destination is a TLS server on 127.0.0.1 with a certificate for its name
+(l7suite/standins/destinations.py), so a client that verifies the certificate proves it reached the
+destination it asked for.
 """
 
 from __future__ import annotations
 
-import json
 import socket
 import ssl
-from dataclasses import dataclass
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from google.protobuf.message import Message
 
 from l7suite.envoy.resources import CLUSTER, LISTENER, parse_resource
 from l7suite.manifests import ManifestError, ManifestSet
-from l7suite.standins.http_servers import LoopbackServer, ServedInThread
-from l7suite.standins.tls_certs import Certificate
+from l7suite.scenarios.declaration import Needs, Scenario
+from l7suite.traffic.http1_client import Fetch, fetch_json
 
+SCENARIO = Scenario(
+    name="egress-allowlist",
+    title="Egress allowlist: a list of names becomes SNI-matched filter chains, pushed over xDS",
+    description=(
+        "Seed 003's pattern: an Envoy egress proxy whose allowed destinations (ConfigMap egress/egress-allowlist, "
+        "one name a line) become one listener with a TLS inspector and one filter chain per name matched on "
+        "SNI, pushed by the suite's own control plane (l7suite/scenarios/egress_allowlist.py) to local HTTPS "
+        "destinations with a throw-away certificate. control_plane.connected_state reads 1; every allowed name "
+        "passes and the client verifies the destination's certificate for it; google.com is refused and "
+        "listener.egress_allowlist.no_filter_chain_match grows by exactly 1; adding registry.npmjs.org over "
+        "xDS lets it through with the same Envoy process, the names allowed before still passing."),
+    tiers=("envoy",),
+    manifests="egress-allowlist",
+    needs=Needs(programs=("openssl",)),
+)
 LISTENER_NAME = "egress-allowlist"
 STAT_PREFIX = "egress_allowlist"
 TLS_INSPECTOR = "type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector"
@@ -77,70 +89,17 @@ def allowlist_resources(allowed: dict[str, str], port: int) -> dict[str, dict[st
     return {LISTENER: {LISTENER_NAME: listener}, CLUSTER: clusters}
 
 
-class TlsTarget(ServedInThread):
-    """An external HTTPS destination played locally: answers `{"destination": <name>, "sni": <sni>}`."""
-
-    def __init__(self, name: str, certificate: Certificate):
-        self.name = name
-        self.requests = 0
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        context.load_cert_chain(certificate.cert, certificate.key)
-        seen: dict[int, str] = {}  # id(TLS socket) -> the SNI its client sent
-        target = self
-
-        def remember_sni(tls_socket, server_name, ctx) -> None:
-            seen[id(tls_socket)] = server_name or ""
-
-        context.sni_callback = remember_sni
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True
-
-            def do_GET(self) -> None:  # noqa: N802
-                target.requests += 1
-                body = json.dumps({"destination": target.name, "sni": seen.get(id(self.connection), "")}).encode()
-                self.wfile.write((f"HTTP/1.1 200 {HTTPStatus.OK.phrase}\r\nContent-Type: application/json\r\n"
-                                  f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode() + body)
-
-            def log_message(self, *args) -> None:
-                pass
-
-        class TlsServer(LoopbackServer):
-            def get_request(self):
-                sock, addr = self.socket.accept()
-                return context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), addr
-
-            def handle_error(self, request, client_address) -> None:
-                pass  # failed handshakes of refused or probing clients are expected
-
-        self._server = TlsServer(("127.0.0.1", 0), Handler)
-        self.address = f"127.0.0.1:{self._server.server_address[1]}"
-
-
-
-@dataclass
-class Attempt:
-    name: str
-    ok: bool
-    answer: dict | None = None
-    error: str = ""
-
-
-def https_get(port: int, name: str, ca_file: str, timeout: float = 5.0) -> Attempt:
+def https_get(port: int, name: str, ca_file: str, timeout: float = 5.0) -> Fetch:
     """GET https://<name>/ with the connection made to the egress listener (SNI and Host = name),
     verifying the destination's certificate for that name."""
     context = ssl.create_default_context(cafile=ca_file)
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as raw, \
-                context.wrap_socket(raw, server_hostname=name) as tls:
-            tls.sendall(f"GET / HTTP/1.1\r\nHost: {name}\r\nConnection: close\r\n\r\n".encode())
-            data = b""
-            while chunk := tls.recv(65536):
-                data += chunk
-    except (OSError, ssl.SSLError) as exc:
-        return Attempt(name, False, error=f"{type(exc).__name__}: {exc}"[:160])
-    head, _, body = data.partition(b"\r\n\r\n")
-    if not head.startswith(b"HTTP/1.1 200"):
-        return Attempt(name, False, error=f"unexpected answer: {head[:80]!r}")
-    return Attempt(name, True, json.loads(body))
+
+    def connect() -> socket.socket:
+        raw = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        try:
+            return context.wrap_socket(raw, server_hostname=name)
+        except BaseException:
+            raw.close()
+            raise
+
+    return fetch_json(name, f"127.0.0.1:{port}", connect)

@@ -3,14 +3,12 @@ transparently into Envoy's proxy-listener, which tunnels it with HTTP CONNECT th
 
 Everything runs in a network namespace of its own (l7suite.standins.netns), standing in for a node:
 - the client pod has the address POD_ADDRESS; "external" destinations have addresses of TEST-NET-3
-  (`WORLD`, the suite's own stand-in for DNS), each served by a small HTTP server;
+  (`WORLD`, the suite's own stand-in for DNS), each served by a small HTTP server (standins/destinations.py);
 - the web proxy (proxy.py, the lab's 3proxy) listens on PROXY_ADDRESS:3128, the manifest's ${PROXY_ADDRESS};
-- Envoy runs in the namespace, fed over a Unix socket by the suite's ADS server;
-- the CiliumNetworkPolicy's egress rule (toFQDNs + toPorts.listener) becomes nftables rules: connections
-  from the pod to the addresses of matching names, on the rule's ports, are REDIRECTed to the listener's
-  port (Cilium's datapath uses TPROXY; both leave the original destination for Envoy to read, which its
-  original_dst listener filter does); other world destinations from the pod are dropped, as the policy
-  denies them.
+- Envoy runs in the namespace, fed over a Unix socket by the suite's ADS server (EnvoyRun with `netns`);
+- the CiliumNetworkPolicy's egress rule (toFQDNs + toPorts.listener, l7suite/cilium/policy_listeners.py)
+  becomes nftables rules (l7suite/cilium/nft_rules.py): the pod's connections to matching names are
+  redirected to the listener, other world destinations dropped.
 What this cannot show: DNS-based learning of the names (toFQDNs needs Cilium's DNS proxy); the names'
 addresses are fixed here.
 """
@@ -20,27 +18,54 @@ from __future__ import annotations
 import errno
 import json
 import os
-import re
 import select
 import socket
-import threading
 import time
-import uuid
 from dataclasses import dataclass
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from l7suite.cilium.cec_translation import qualify
-from l7suite.envoy.envoy_run import EnvoyRun, translate_scenario
-from l7suite.envoy.process import EnvoyProcess
-from l7suite.envoy.xds_server import AdsServer
+from l7suite.cilium.nft_rules import COUNTER_CHAIN, NFT_TABLE, nft_ruleset, replacing
+from l7suite.cilium.policy_listeners import FqdnRedirect, fqdn_redirects
+from l7suite.cluster.docker_side import PROXY_IMAGE, TARGET_IMAGE
+from l7suite.envoy.envoy_run import EnvoyRun
 from l7suite.lifecycle import StartedInWith
-from l7suite.manifests import K8sObject, ManifestSet
+from l7suite.manifests import ManifestSet
+from l7suite.scenarios.declaration import Needs, Scenario
 from l7suite.standins.connect_proxy import ConnectProxy
+from l7suite.standins.destinations import Destination
 from l7suite.standins.netns import NetNamespace
+from l7suite.traffic.http1_client import Fetch, fetch_json
 
-NFT_TABLE = "l7suite"
+NAMESPACE = "proxy"
+LISTENER = f"{NAMESPACE}/proxy-envoy/proxy-listener"  # as the lab's Envoy admin lists it
+
+SCENARIO = Scenario(
+    name="proxy-redirect",
+    title="Forcing an L7 proxy redirection: egress to allowed names tunnelled through a web proxy",
+    description=(
+        "The lab's CEC proxy-envoy and CNP proxy-policy (seed 004) send a client pod's connections to names "
+        "the policy allows (toFQDNs) into Envoy's proxy-listener, whose tcp_proxy tunnels them with HTTP "
+        "CONNECT through an external web proxy (3proxy) to the address the client dialed; other names are "
+        "dropped. The envoy tier plays it on one machine in a network namespace of its own (nftables "
+        "redirects for the policy, proxy.py as the web proxy, TEST-NET addresses as the world): the proxy "
+        "receives CONNECT <the dialed address>, not the listener's, the client gets the destination's "
+        "answer, and google.com never reaches Envoy, the destination or the proxy. The e2e tier runs 3proxy "
+        "and two json-mock servers beside the kind cluster: allowed-web answers 200 through the proxy with a "
+        "TO_PROXY flow, denied-web times out with an EGRESS DROPPED POLICY_DENIED flow. Both tiers see Envoy "
+        f"list {LISTENER}."),
+    tiers=("envoy", "e2e"),
+    manifests="proxy-redirect",
+    cluster_side=("nicolaka/netshoot",),  # proxy-client; the envoy tier's client is its network namespace
+    needs=Needs(root=True, programs=("ip", "nft"), daemonset_admin=True, docker_images=(PROXY_IMAGE, TARGET_IMAGE)),
+    plan_notes=(
+        "the proxy container's address fills PROXY_ADDRESS; the two json-mock containers are allowed-web and "
+        "denied-web; all three removed at the end",
+        "allowed-web: 200 through the proxy (3proxy logs CONNECT <address>:80), to-proxy flow; denied-web: curl "
+        "exit 28, EGRESS DROPPED POLICY_DENIED flow",
+        f"cilium-envoy admin on the client's node: {LISTENER} listed, /config_dump kept",
+    ),
+)
+
 POD_ADDRESS = "192.0.2.10"  # TEST-NET-1: the client pod
 PROXY_ADDRESS = "198.51.100.5"  # TEST-NET-2: the external web proxy (3proxy in the lab)
 PROXY_PORT = 3128
@@ -48,168 +73,23 @@ WORLD = {"api.github.com": "203.0.113.10", "google.com": "203.0.113.20"}  # TEST
 TARGET_PORT = 80
 
 
-def fqdn_matches(pattern: str, name: str) -> bool:
-    """Cilium's toFQDNs matchPattern: `*` alone matches every name, otherwise `*` matches within one label."""
-    pattern, name = pattern.rstrip(".").lower(), name.rstrip(".").lower()
-    if pattern == "*":
-        return True
-    regex = "".join("[-a-z0-9_]*" if c == "*" else re.escape(c) for c in pattern)
-    return re.fullmatch(regex, name) is not None
-
-
-@dataclass(frozen=True)
-class PolicyRedirect:
-    """One egress rule that sends matching traffic to an Envoy listener."""
-
-    policy: K8sObject
-    listener: str  # qualified, as Envoy knows it
-    ports: tuple[int, ...]
-    patterns: tuple[str, ...]
-
-    def names(self, world: dict[str, str]) -> list[str]:
-        return sorted(n for n in world if any(fqdn_matches(p, n) for p in self.patterns))
-
-
-def policy_redirects(scenario: ManifestSet) -> list[PolicyRedirect]:
-    found = []
-    for policy in scenario.of_kind("CiliumNetworkPolicy"):
-        for i, rule in enumerate(policy.spec.get("egress") or []):
-            patterns = tuple(str(f.get("matchPattern") or f.get("matchName")) for f in rule.get("toFQDNs") or [])
-            for j, to_ports in enumerate(rule.get("toPorts") or []):
-                ref = to_ports.get("listener")
-                if not ref:
-                    continue
-                if not patterns:
-                    raise policy.error("the envoy tier redirects only toFQDNs rules to listeners",
-                                       f"spec.egress[{i}]")
-                config = ref.get("envoyConfig") or {}
-                ports = []
-                for port in to_ports.get("ports") or []:
-                    if str(port.get("protocol", "TCP")).upper() in ("TCP", "ANY"):
-                        ports.append(int(port["port"]))
-                if not ports:
-                    raise policy.error("no TCP port to redirect", f"spec.egress[{i}].toPorts[{j}].ports")
-                listener = qualify(policy.namespace, config.get("name", ""), ref.get("name", ""))
-                found.append(PolicyRedirect(policy, listener, tuple(ports), patterns))
-    return found
-
-
-def nft_ruleset(pod: str, redirects: list[tuple[list[str], tuple[int, ...], int]], world: list[str]) -> str:
-    """nftables rules of the pod's egress: (addresses, ports, listener port) redirected, other world
-    addresses dropped."""
-    lines = [f"table ip {NFT_TABLE} {{", "  chain pod_redirect {",
-             "    type nat hook output priority -100; policy accept;"]
-    for addresses, ports, listener_port in redirects:
-        if addresses:
-            lines.append(f"    ip saddr {pod} ip daddr {{ {', '.join(addresses)} }} "
-                         f"tcp dport {{ {', '.join(map(str, ports))} }} redirect to :{listener_port}")
-    denied = f"ip saddr {pod} ip daddr {{ {', '.join(world)} }}"
-    # The counter rule counts exactly what the drop rule after it drops (redirected packets reach this hook
-    # with their new, loopback destination): `dropped_packets()` reads it.
-    lines += ["  }", "  chain pod_policy {", "    type filter hook output priority 0; policy accept;",
-              f"    {denied} counter", f"    {denied} drop", "  }", "}", ""]
-    return "\n".join(lines)
-
-
-class NetnsEnvoyRun(EnvoyRun):
-    """An EnvoyRun whose Envoy runs inside `netns`; ADS over a Unix socket, admin API entered there."""
-
-    def __init__(self, scenario: ManifestSet, binary: Path, workdir: Path, netns: NetNamespace, **kwargs):
-        super().__init__(scenario, binary, workdir, **kwargs)
-        self.netns = netns
-        socket_path = workdir / "ads.sock"
-        if len(str(socket_path)) > 100:
-            raise RuntimeError(f"Unix socket path too long for the kernel (max 107): {socket_path}")
-        self.ads = AdsServer(host=f"unix:{socket_path}")
-
-    def start(self) -> None:
-        self.translated = translate_scenario(self.scenario)
-        self.ads.start()
-        self.envoy = EnvoyProcess(self.binary, self.workdir, self.ads.host, 0,
-                                  node_id=f"l7suite-{uuid.uuid4().hex[:8]}", preexec=self.netns.preexec())
-        self.apply(self.translated)
-        self.admin = self.envoy.start()
-        self.admin.enter = self.netns.entered
-        self.wait_applied()
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-    allow_reuse_address = True
-
-
-class WorldTarget:
-    """An "external" HTTP server at a world address inside the namespace: answers which name it plays."""
-
-    def __init__(self, netns: NetNamespace, name: str, address: str, port: int = TARGET_PORT):
-        self.name, self.address, self.port = name, address, port
-        self.requests = 0
-        target = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True
-
-            def do_GET(self) -> None:  # noqa: N802
-                target.requests += 1
-                body = json.dumps({"destination": target.name, "host": self.headers.get("Host", ""),
-                                   "path": self.path}).encode()
-                self.wfile.write((f"HTTP/1.1 200 {HTTPStatus.OK.phrase}\r\nContent-Type: application/json\r\n"
-                                  f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode() + body)
-
-            def log_message(self, *args) -> None:
-                pass
-
-        with netns.entered():
-            self._server = _Server((address, port), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
-                                        daemon=True, name=f"world-{name}")
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._thread.join(5)
-        self._server.server_close()
-
-
-@dataclass
-class Fetch:
-    """What the client pod got for `curl http://<name>/...` (connection made to the name's address)."""
-
-    name: str
-    dialed: str
-    ok: bool
-    status: int = 0
-    answer: dict | None = None
-    error: str = ""
-
-
 def pod_http_get(netns: NetNamespace, name: str, address: str, port: int = TARGET_PORT, path: str = "/status",
                  timeout: float = 5.0) -> Fetch:
     """An HTTP GET from the pod's address to `address:port`, Host `name` (the lab's curl in proxy-client)."""
-    dialed = f"{address}:{port}"
-    try:
+
+    def connect() -> socket.socket:
         with netns.entered():
             sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        with sock:
+        try:
             sock.settimeout(timeout)
             sock.bind((POD_ADDRESS, 0))
             sock.connect((address, port))
-            sock.sendall(f"GET {path} HTTP/1.1\r\nHost: {name}\r\nConnection: close\r\n\r\n".encode())
-            data = b""
-            while chunk := sock.recv(65536):
-                data += chunk
-    except OSError as exc:
-        return Fetch(name, dialed, False, error=f"{type(exc).__name__}: {exc}"[:160])
-    head, _, body = data.partition(b"\r\n\r\n")
-    status = int(head.split(b" ", 2)[1]) if head.startswith(b"HTTP/1.") else 0
-    try:
-        answer = json.loads(body) if status == 200 else None
-    except ValueError:
-        answer = None
-    return Fetch(name, dialed, status == 200 and answer is not None, status, answer,
-                 "" if status == 200 else f"answer: {head[:100]!r}")
+        except BaseException:
+            sock.close()
+            raise
+        return sock
+
+    return fetch_json(name, f"{address}:{port}", connect, path)
 
 
 @dataclass
@@ -233,7 +113,7 @@ class ProxyWorld(StartedInWith):
     def __init__(self, workdir: Path):
         self.workdir = workdir
         self.netns = NetNamespace()
-        self.targets: dict[str, WorldTarget] = {}
+        self.targets: dict[str, Destination] = {}
         self.proxy: ConnectProxy | None = None
 
     def start(self) -> None:
@@ -241,7 +121,7 @@ class ProxyWorld(StartedInWith):
         for address in [POD_ADDRESS, PROXY_ADDRESS, *WORLD.values()]:
             self.netns.add_address(address)
         for name, address in WORLD.items():
-            self.targets[name] = WorldTarget(self.netns, name, address)
+            self.targets[name] = Destination(name, address, TARGET_PORT, enter=self.netns.entered).start()
         self.proxy = ConnectProxy(PROXY_ADDRESS, PROXY_PORT, self.workdir, preexec=self.netns.preexec(),
                                   enter=self.netns.entered).start()
 
@@ -251,7 +131,7 @@ class ProxyWorld(StartedInWith):
         for target in self.targets.values():
             target.stop()
         self.targets.clear()
-        self.netns.close()
+        self.netns.stop()
 
 
 class ProxyRedirectRun(StartedInWith):
@@ -263,16 +143,16 @@ class ProxyRedirectRun(StartedInWith):
         self.scenario = scenario
         self.binary = binary
         self.workdir = workdir
-        self.envoy: NetnsEnvoyRun | None = None
+        self.envoy: EnvoyRun | None = None
         self.ruleset = ""
-        self.redirects: list[PolicyRedirect] = []
+        self.redirects: list[FqdnRedirect] = []
 
     @property
     def netns(self) -> NetNamespace:
         return self.world.netns
 
     @property
-    def targets(self) -> dict[str, WorldTarget]:
+    def targets(self) -> dict[str, Destination]:
         return self.world.targets
 
     @property
@@ -281,25 +161,23 @@ class ProxyRedirectRun(StartedInWith):
         return self.world.proxy
 
     def start(self) -> None:
-        self.redirects = policy_redirects(self.scenario)
-        self.envoy = NetnsEnvoyRun(self.scenario, self.binary, self.workdir, self.netns, start_backends=False)
+        self.redirects = fqdn_redirects(self.scenario)
+        self.envoy = EnvoyRun(self.scenario, self.binary, self.workdir, start_backends=False, netns=self.netns)
         self.envoy.start()
+        ports = self.envoy.translated.listener_ports
         rules = []
         for redirect in self.redirects:
-            if redirect.listener not in self.envoy.translated.listener_ports:
+            if redirect.listener not in ports:
                 raise redirect.policy.error(f"names listener {redirect.listener!r}, which no CiliumEnvoyConfig of "
-                                            f"this scenario defines; listeners: "
-                                            f"{sorted(self.envoy.translated.listener_ports)}")
-            addresses = [WORLD[n] for n in redirect.names(WORLD)]
-            rules.append((addresses, redirect.ports, self.envoy.translated.listener_ports[redirect.listener]))
+                                            f"this scenario defines; listeners: {sorted(ports)}")
+            rules.append(([WORLD[n] for n in redirect.names(WORLD)], redirect.ports, ports[redirect.listener]))
         self.ruleset = nft_ruleset(POD_ADDRESS, rules, sorted(WORLD.values()))
-        # declaring the table first makes the delete valid when it does not exist: one atomic replacement
-        self.netns.load_nft(f"table ip {NFT_TABLE}\ndelete table ip {NFT_TABLE}\n{self.ruleset}")
+        self.netns.load_nft(replacing(self.ruleset))
 
     def stop(self) -> None:
         if self.ruleset:
             self.ruleset = ""
-            self.netns.load_nft(f"table ip {NFT_TABLE}\ndelete table ip {NFT_TABLE}\n")  # no redirect to a dead port
+            self.netns.load_nft(replacing())  # no redirect to a dead port
         if self.envoy is not None:
             self.envoy.stop()
 
@@ -308,12 +186,12 @@ class ProxyRedirectRun(StartedInWith):
 
     def dropped_packets(self) -> int:
         """Packets the pod_policy drop rule has dropped (its counter rule, see nft_ruleset)."""
-        listing = json.loads(self.netns.run(["nft", "-j", "list", "chain", "ip", NFT_TABLE, "pod_policy"]))
+        listing = json.loads(self.netns.run(["nft", "-j", "list", "chain", "ip", NFT_TABLE, COUNTER_CHAIN]))
         for item in listing.get("nftables", []):
             for expr in item.get("rule", {}).get("expr", []):
                 if "counter" in expr:
                     return int(expr["counter"]["packets"])
-        raise AssertionError(f"no counter rule in chain pod_policy:\n{self.ruleset}")
+        raise AssertionError(f"no counter rule in chain {COUNTER_CHAIN}:\n{self.ruleset}")
 
     def attempt_denied(self, name: str, port: int = TARGET_PORT, timeout: float = 1.0) -> DeniedAttempt:
         """Connect from the pod to `name` and watch until the policy's drop rule counts the attempt, the

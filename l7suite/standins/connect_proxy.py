@@ -11,7 +11,6 @@ proxy.py logs one access line per tunnel, e.g. `198.51.100.5:41234 - CONNECT 203
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import re
 import signal
@@ -23,11 +22,9 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
+from l7suite.lifecycle import die_with_parent
+
 CONNECT_LINE = re.compile(r"\bCONNECT (\S+:\d+)")
-
-
-def _die_with_parent() -> None:
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 class ConnectProxy:
@@ -36,7 +33,7 @@ class ConnectProxy:
                  enter: Callable[[], AbstractContextManager] | None = None):
         self.host, self.port = host, port
         self.log_path = workdir / "connect-proxy.log"
-        self.preexec = preexec or _die_with_parent
+        self.preexec = preexec or die_with_parent
         self.enter = enter  # where the proxy's address is reachable (NetNamespace.entered)
         self.proc: subprocess.Popen | None = None
 
@@ -106,7 +103,7 @@ class ConnectProxy:
 
 
 def _main(argv: list[str]) -> None:
-    os.register_at_fork(after_in_child=_die_with_parent)
+    os.register_at_fork(after_in_child=die_with_parent)
     from proxy import main  # proxy.py's console entry point
 
     sys.argv = ["proxy", *argv]

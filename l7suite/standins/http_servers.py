@@ -15,17 +15,25 @@ import socketserver
 import threading
 import time
 from http import HTTPStatus
-from http.server import ThreadingHTTPServer
 from typing import Self
 
 MAX_LINE = 65536  # longest request or header line accepted (as http.server's _MAXLINE)
 MAX_HEADERS = 100  # as http.client's _MAXHEADERS
 
 
-class LoopbackServer(ThreadingHTTPServer):
+class LoopbackServer(socketserver.ThreadingTCPServer):
+    """A server of the suite's, one thread per connection, that never holds the suite up on stop()."""
+
     daemon_threads = True
     block_on_close = False  # keep-alive handler threads must not hold up stop()
     allow_reuse_address = True
+
+
+def response_bytes(status: int, ctype: str, payload: bytes, close: bool = False) -> bytes:
+    """A whole HTTP/1.1 answer with a Content-Length body, written in one go."""
+    head = (f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\nContent-Type: {ctype}\r\n"
+            f"Content-Length: {len(payload)}\r\n{'Connection: close' + chr(13) + chr(10) if close else ''}\r\n")
+    return head.encode() + payload
 
 
 class ServedInThread:
@@ -108,16 +116,10 @@ class _Http1Handler(socketserver.StreamRequestHandler):
         return not close
 
     def answer(self, status: int, ctype: str, payload: bytes, close: bool = False) -> None:
-        head = (f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\nContent-Type: {ctype}\r\n"
-                f"Content-Length: {len(payload)}\r\n{'Connection: close' + chr(13) + chr(10) if close else ''}\r\n")
-        self.wfile.write(head.encode() + payload)
+        self.wfile.write(response_bytes(status, ctype, payload, close))
 
 
-class _BackendServer(socketserver.ThreadingTCPServer):
-    daemon_threads = True
-    block_on_close = False  # keep-alive handler threads must not hold up stop()
-    allow_reuse_address = True
-
+class _BackendServer(LoopbackServer):
     def __init__(self, backend: HttpBackend):
         self.backend = backend
         super().__init__(("127.0.0.1", 0), _Http1Handler)
@@ -125,8 +127,6 @@ class _BackendServer(socketserver.ThreadingTCPServer):
 
 class HttpBackend(ServedInThread):
     """One pod: a name (its hostname) and an HTTP server on 127.0.0.1."""
-
-    kind = "http"
 
     def __init__(self, name: str):
         self.name = name
@@ -146,8 +146,6 @@ class HttpBackend(ServedInThread):
 class StarwarsBackend(HttpBackend):
     """quay.io/cilium/starwars: the deathstar API of the Star Wars demo and the lab's exam."""
 
-    kind = "starwars"
-
     def respond(self, method, path, headers, body):
         if method == "POST" and path.startswith("/v1/request-landing"):
             return 200, "text/plain", b"Ship landed\n"
@@ -161,8 +159,6 @@ class StarwarsBackend(HttpBackend):
 
 class EchoBackend(HttpBackend):
     """quay.io/cilium/json-mock as an echo service: answers every request, after `delay` seconds."""
-
-    kind = "echo"
 
     def __init__(self, name: str, delay: float = 0.0):
         super().__init__(name)

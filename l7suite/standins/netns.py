@@ -16,15 +16,12 @@ import contextlib
 import ctypes
 import os
 import shutil
-import signal
 import subprocess
 from collections.abc import Callable, Iterator
 
-from l7suite.lifecycle import StartedInWith
+from l7suite.lifecycle import LIBC, StartedInWith, die_with_parent
 
 CLONE_NEWNET = 0x40000000
-_PR_SET_PDEATHSIG = 1
-_libc = ctypes.CDLL("libc.so.6", use_errno=True)
 
 
 class NetnsUnavailable(RuntimeError):
@@ -32,14 +29,14 @@ class NetnsUnavailable(RuntimeError):
 
 
 def _setns(fd: int) -> None:
-    if _libc.setns(fd, CLONE_NEWNET) != 0:
+    if LIBC.setns(fd, CLONE_NEWNET) != 0:
         err = ctypes.get_errno()
         raise OSError(err, f"setns(CLONE_NEWNET): {os.strerror(err)}")
 
 
 def _holder_preexec() -> None:  # child, between fork and exec
-    _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    if _libc.unshare(CLONE_NEWNET) != 0:
+    die_with_parent()
+    if LIBC.unshare(CLONE_NEWNET) != 0:
         raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNET)")  # Popen reports it as SubprocessError
 
 
@@ -76,9 +73,6 @@ class NetNamespace(StartedInWith):
         self.run(["ip", "link", "set", "lo", "up"])
 
     def stop(self) -> None:
-        self.close()
-
-    def close(self) -> None:
         holder, self._holder = self._holder, None
         if holder is not None and holder.poll() is None:
             holder.kill()
@@ -86,11 +80,6 @@ class NetNamespace(StartedInWith):
         if self.fd >= 0:
             os.close(self.fd)
             self.fd = -1
-
-    @property
-    def path(self) -> str:
-        assert self._holder is not None
-        return f"/proc/{self._holder.pid}/ns/net"
 
     # ---- entering --------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -111,8 +100,8 @@ class NetNamespace(StartedInWith):
         fd = self.fd
 
         def enter() -> None:
-            _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-            if _libc.setns(fd, CLONE_NEWNET) != 0:
+            die_with_parent()
+            if LIBC.setns(fd, CLONE_NEWNET) != 0:
                 os._exit(98)
             if also is not None:
                 also()

@@ -2,30 +2,23 @@
 
 The envoy tier reads the same workloads the e2e tier applies: a Service's selector picks Deployments
 (and Pods) of its namespace, each replica becomes one local backend named like a pod
-(`deathstar-5d8b9c6f7d-x2k4q`), and the container image chooses what kind of server stands in.
+(`deathstar-5d8b9c6f7d-x2k4q`), and the container image chooses what kind of server stands in: the
+scenarios declare which (`standins` in l7suite/scenarios/<scenario>.py).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from l7suite.manifests import K8sObject, ManifestSet
-from l7suite.standins.currency_service import IMAGE_REPOSITORIES as CURRENCY_IMAGES
-from l7suite.standins.currency_service import CurrencyBackend
-from l7suite.standins.http_servers import EchoBackend, StarwarsBackend
-
-# image repository -> factory(pod_name) of a started-or-startable backend with .name/.address/.stop()
-STANDINS: dict[str, Callable[[str], object]] = {
-    "quay.io/cilium/starwars": StarwarsBackend,
-    "quay.io/cilium/json-mock": EchoBackend,
-    **{repository: CurrencyBackend for repository in CURRENCY_IMAGES},
-}
+from l7suite.scenarios import StandIn, declared_standins
 
 
-def register_standin(image_repository: str, factory: Callable[[str], object]) -> None:
-    STANDINS[image_repository] = factory
+def standins() -> dict[str, StandIn]:
+    """image repository -> stand-in factory, as the scenarios declare them (their modules are imported at
+    the first call, not here: they import the envoy-tier harness, which imports this module)."""
+    return declared_standins()
 
 
 def image_repository(image: str) -> str:
@@ -86,11 +79,13 @@ class StandIns:
         backends = []
         try:
             for pod in pods_of_service(scenario, namespace, service, referrer):
-                factory = STANDINS.get(image_repository(pod.image))
+                factory = standins().get(image_repository(pod.image))
                 if factory is None:
-                    known = ", ".join(sorted(STANDINS))
-                    raise pod.source.error(f"no local stand-in for image {pod.image!r}; known images: {known}")
-                backends.append(factory(pod.name).start())  # type: ignore[attr-defined]
+                    known = ", ".join(sorted(standins()))
+                    raise pod.source.error(
+                        f"no local stand-in for image {pod.image!r} (known: {known}); declare one in the "
+                        f"scenario's `standins` (l7suite/scenarios/, docs/adding-a-scenario.md)")
+                backends.append(factory(pod.name).start())
         except BaseException:
             for backend in backends:
                 backend.stop()

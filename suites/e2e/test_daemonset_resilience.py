@@ -43,6 +43,7 @@ from l7suite.cluster.converge import converge
 from l7suite.cluster.nodes import AGENT_SELECTOR, ENVOY_SELECTOR, agent_pod_on, node_of, nodes, ready_pods
 from l7suite.cluster.readiness import Component, wait_ready
 from l7suite.hubble.expect import FlowExpectation, wait_for_flows
+from l7suite.scenarios import resilience
 from l7suite.traffic.pod_probes import ExecResult
 from l7suite.traffic.pod_probes.answers import answered, brief
 from l7suite.traffic.pod_probes.curl import CurlRequest, curl
@@ -57,26 +58,15 @@ from l7suite.traffic.pod_probes.steady_in_pod import (
     stop_argv,
 )
 
-SCENARIO = "resilience"
-NS = "resilience"
-pytestmark = [pytest.mark.e2e, pytest.mark.disruptive]
-PLAN_NOTES = (
-    "own namespace, L7 policy in force first; one exec loops POST /v1/request-landing from tiefighter (every 0.5 s, "
-    "15 s each, curl --resolve to the ClusterIP, at most 10 min) while `kubectl rollout restart ds/cilium`; other "
-    "CiliumEnvoyConfigs the suite left are deleted first; daemonset: zero failed requests; embedded: failures "
-    "counted; every failed request kept with its time",
-    "placement: cilium-envoy one pod per node and no Envoy process in the agents (embedded: the reverse)",
-)
+SCENARIO = resilience.SCENARIO  # needs.runs_alone: marked `disruptive` (fixtures/e2e_plan.py)
+NS = resilience.NAMESPACE
+pytestmark = pytest.mark.e2e
 
 HOST = f"deathstar.{NS}.svc.cluster.local"
 REQUEST_SECONDS = 15  # per request: cilium/cilium#47440 gives the conn-disrupt client 15 s for the restart's tail
 LANDING = CurlRequest(f"http://{HOST}/v1/request-landing", method="POST", max_time=REQUEST_SECONDS)
 LOOP_MAX_SECONDS = 600  # the loop's own bound; it normally stops (stop file) a few seconds after the rollout
-WARM_UP = 5.0  # seconds of requests before the restart
-SETTLE = 10.0  # seconds of requests after the agents are ready again
-RESTART_TIMEOUT = 480.0
-FLOW_TIMEOUT = 90.0  # Hubble's buffers restart with the agents
-DELETE_SECONDS = 120
+# The waits of the restart (warm-up, settle, the restart's deadline, flows after it): l7suite/cluster/timeouts.py
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +100,9 @@ def test_envoy_placement(l7_policy, e2e_plan, evidence):
 
 
 def isolate(kube, keep_namespaces: bool, progress, evidence) -> None:
-    """No other CiliumEnvoyConfig during the restart: the suite's leftovers deleted, others recorded."""
+    """No other CiliumEnvoyConfig during the restart: the suite's leftovers deleted (deadline `delete`), others
+    recorded."""
+    deadline = kube.timeouts.delete
     found = []
     for kind in ENVOY_CONFIG_KINDS:
         listing = json.loads(tools.check(kube.kubectl("get", kind, "-A", "-o", "json", "--show-managed-fields")).stdout)
@@ -121,7 +113,7 @@ def isolate(kube, keep_namespaces: bool, progress, evidence) -> None:
             progress(f"deleting {config} before the agent restart")
             where = ["-n", config.namespace] if config.namespace else []
             tools.check(kube.kubectl("delete", config.kind, config.name, *where, "--ignore-not-found", "--wait=true",
-                                     f"--timeout={DELETE_SECONDS}s", timeout=DELETE_SECONDS + 10))
+                                     f"--timeout={deadline:g}s", timeout=deadline + 10))
             removed.append(str(config))
     evidence.json("other CiliumEnvoyConfigs at the restart", {
         "deleted (left by the suite)": removed,
@@ -144,13 +136,13 @@ def test_agent_restart_keeps_l7_traffic(l7_policy, e2e_plan, hubble_flows, evide
     loop.start()
     window: dict[str, float] = {}
     try:
-        time.sleep(WARM_UP)
+        time.sleep(kube.timeouts.restart_warm_up)
         window["restart started"] = time.time()
         tools.check(kube.kubectl("-n", "kube-system", "rollout", "restart", "daemonset/cilium", timeout=60))
         wait_ready(lambda c: kube.get(c.kind, c.namespace, c.name),
-                   [Component("DaemonSet", "kube-system", "cilium")], RESTART_TIMEOUT)
+                   [Component("DaemonSet", "kube-system", "cilium")], kube.timeouts.restart)
         window["agents ready"] = time.time()
-        time.sleep(SETTLE)
+        time.sleep(kube.timeouts.restart_settle)
     finally:
         kube.exec(NS, "tiefighter", stop_argv(), 30)
         loop.join(timeout=LOOP_MAX_SECONDS + 90)
@@ -177,7 +169,7 @@ def test_agent_restart_keeps_l7_traffic(l7_policy, e2e_plan, hubble_flows, evide
         FlowExpectation("landing forwarded by Envoy after the restart", source_pod=f"{NS}/tiefighter",
                         flow_type="L7", l7_type="REQUEST", verdict="FORWARDED", http_method="POST",
                         http_path="/v1/request-landing"),
-    ], FLOW_TIMEOUT)
+    ], kube.timeouts.flows_after_restart)
 
 
 def test_agents_are_back(l7_policy):

@@ -1,4 +1,4 @@
-"""gRPC L7 load balancing by Service annotation (the lab's currencyservice steps, seed 004).
+"""grpc-lb on kind (the scenario: l7suite/scenarios/grpc_lb.py), the lab's currencyservice steps.
 
 Before: plain answers, no `server: envoy`, no to-proxy flows. After `service.cilium.io/lb-l7=enabled`:
 the operator's CEC `cilium-envoy-lb-currencyservice` appears and contains the envoy tier's reference
@@ -13,29 +13,22 @@ import pytest
 from tenacity import Retrying, retry_if_result, stop_after_delay, wait_fixed
 
 from l7suite.cluster.cec_compare import compare_specs, render
-from l7suite.cluster.cilium_envoy_admin import admin_near, qualified_listener
+from l7suite.cluster.cilium_envoy_admin import admin_near
 from l7suite.cluster.nodes import ready_pods
 from l7suite.hubble.expect import FlowExpectation, match, wait_for_flows
 from l7suite.manifests import load_manifest_set
+from l7suite.scenarios import grpc_lb
+from l7suite.scenarios.grpc_lb import CLUSTER
 from l7suite.traffic.pod_probes.grpcurl import grpc_calls, host_requests
 
-SCENARIO = "grpc-lb-annotations"
-NS = "grpc"
+SCENARIO = grpc_lb.SCENARIO
+NS = grpc_lb.NAMESPACE
 pytestmark = pytest.mark.e2e
-PLAN_NOTES = (
-    "grpcurl (fullstorydev/grpcurl:v1.9.3-alpine, proto from a ConfigMap) calls GetSupportedCurrencies in one exec",
-    "before lb-l7: answers without `server: envoy`, no to-proxy flows; after: CEC cilium-envoy-lb-currencyservice "
-    "contains manifests/grpc-lb/cec.yaml (lbPolicy aside), `server: envoy`, to-proxy flows, every replica serves "
-    "(rq_total per host in cilium-envoy /clusters on the client's node)",
-    "after lb-l7-algorithm=least_request: the generated Cluster has lbPolicy LEAST_REQUEST and matches the reference",
-)
 
 CLIENT = "grpc-client"
 TARGET = f"currencyservice.{NS}.svc.cluster.local:7000"
-GENERATED = "cilium-envoy-lb-currencyservice"
-CLUSTER = f"{NS}/currencyservice"
+GENERATED = grpc_lb.GENERATED_CEC
 CALLS = 30
-FLOW_TIMEOUT = 60.0
 # The Cluster of the reference says LEAST_REQUEST; after only lb-l7=enabled the operator leaves the
 # default (ROUND_ROBIN, not printed): that one field is compared in the last step.
 LB_POLICY = f"spec.resources[Cluster {CLUSTER}].lbPolicy"
@@ -43,8 +36,8 @@ LB_POLICY = f"spec.resources[Cluster {CLUSTER}].lbPolicy"
 
 @pytest.fixture(scope="module")
 def reference(manifests_dir) -> dict:
-    cec = load_manifest_set("grpc-lb", manifests_dir).get("CiliumEnvoyConfig", NS, GENERATED)
-    assert cec is not None, f"manifests/grpc-lb/ has no CiliumEnvoyConfig {NS}/{GENERATED}"
+    cec = load_manifest_set(SCENARIO.envoy_folder, manifests_dir).get("CiliumEnvoyConfig", NS, GENERATED)
+    assert cec is not None, f"manifests/{SCENARIO.envoy_folder}/ has no CiliumEnvoyConfig {NS}/{GENERATED}"
     return cec.data
 
 
@@ -62,7 +55,7 @@ def generated_cec(kube, want_lb_policy: str | None = None) -> dict:
     deadline = kube.timeouts.cec_generated  # l7suite/cluster/timeouts.py
     obj = Retrying(stop=stop_after_delay(deadline), wait=wait_fixed(2), retry=retry_if_result(not_yet),
                    retry_error_callback=lambda state: state.outcome.result())(fetch)
-    assert obj is not None, f"CEC {NS}/{GENERATED} did not appear within {deadline:.0f}s (deadline cec_generated)"
+    assert obj is not None, f"CEC {NS}/{GENERATED} did not appear within {deadline:g}s (deadline cec_generated)"
     return obj
 
 
@@ -77,7 +70,8 @@ def test_before_annotation_plain_grpc(cluster_scenario, hubble_flows, evidence):
     proxied = FlowExpectation("to-proxy", source_pod=f"{NS}/{CLIENT}", observation_point="TO_PROXY")
     # the client's flows are there (the TO_ENDPOINT ones), and none of them went to the proxy
     wait_for_flows(hubble_flows.fetch, [FlowExpectation("direct", source_pod=f"{NS}/{CLIENT}",
-                                                        observation_point="TO_ENDPOINT")], FLOW_TIMEOUT)
+                                                        observation_point="TO_ENDPOINT")],
+                   cluster_scenario.kube.timeouts.flows)
     report = match([proxied], hubble_flows.fetch())
     assert not report.found, "to-proxy flow before the annotation:\n" + report.render()
 
@@ -92,7 +86,8 @@ def test_lb_l7_generates_the_reference_cec(cluster_scenario, reference, evidence
 
 def test_lb_l7_replies_come_from_envoy(cluster_scenario, hubble_flows):
     hubble_flows.restart()
-    answers = Retrying(stop=stop_after_delay(FLOW_TIMEOUT), wait=wait_fixed(2),  # the agent applies the CEC
+    # the agent applies the CEC: answers converge on coming from Envoy (deadline converge)
+    answers = Retrying(stop=stop_after_delay(cluster_scenario.kube.timeouts.converge), wait=wait_fixed(2),
                        retry=retry_if_result(lambda a: not a[0].via_envoy),
                        retry_error_callback=lambda state: state.outcome.result())(
         lambda: grpc_calls(cluster_scenario.kube.exec, NS, CLIENT, TARGET, 1))
@@ -102,11 +97,15 @@ def test_lb_l7_replies_come_from_envoy(cluster_scenario, hubble_flows):
     assert all(a.via_envoy for a in answers)
     wait_for_flows(hubble_flows.fetch, [FlowExpectation("to-proxy", source_pod=f"{NS}/{CLIENT}",
                                                         observation_point="TO_PROXY", verdict="FORWARDED")],
-                   FLOW_TIMEOUT)
+                   cluster_scenario.kube.timeouts.flows)
 
 
 def test_lb_l7_calls_reach_every_replica(cluster_scenario, e2e_plan, evidence):
-    # Envoy's per-host rq_total counts the calls of the previous step (and any before it via Envoy)
+    """Envoy's per-host rq_total counts the calls of the previous step (CALLS = 30, and any before it via
+    Envoy), made under the generated Cluster's ROUND_ROBIN by the cilium-envoy of the client's node. False-
+    failure rate: round robin from a random start per Envoy worker passes a replica over with probability at
+    most 2/3 per call, as if it picked at random; so some replica of 3 gets none of 30 calls with probability
+    at most 3 (2/3)^30 = 1.6e-5."""
     if e2e_plan.options.envoy_mode != "daemonset":
         pytest.skip("per-replica counts come from cilium-envoy's admin API (--envoy-mode daemonset)")
     with admin_near(cluster_scenario.kube, NS, CLIENT) as admin:
@@ -116,8 +115,11 @@ def test_lb_l7_calls_reach_every_replica(cluster_scenario, e2e_plan, evidence):
             for p in ready_pods(cluster_scenario.kube, NS, "app=currencyservice")}
     per_replica = {pods.get(host, host): n for host, n in per_host.items()}
     evidence.replica_distribution("calls per currencyservice replica", {"round_robin": per_replica})
-    # Cilium names the generated listener after the Service (seed 004: grpc/currencyservice::127.0.0.1:14107)
-    assert CLUSTER in listeners or qualified_listener(NS, GENERATED, CLUSTER) in listeners, sorted(listeners)
+    # The operator names the generated listener `<namespace>/<service>` (cilium/cilium
+    # operator/pkg/ciliumenvoyconfig/envoy_config.go, getName), and the agent keeps a name whose first part is
+    # the CEC's namespace as it is (pkg/policy/api/utils.go ResourceQualifiedName with ForceNamespace), as
+    # seed 004 shows: grpc/currencyservice::127.0.0.1:14107
+    assert CLUSTER in listeners, sorted(listeners)
     assert len(pods) == 3 and set(pods.values()) <= {k for k, v in per_replica.items() if v > 0}, per_replica
 
 

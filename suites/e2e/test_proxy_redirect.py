@@ -1,6 +1,6 @@
-"""Forcing an L7 proxy redirection (the lab's proxy-envoy CEC and proxy-policy CNP, seed 004): egress to
-allowed names goes through the proxy-listener, whose tcp_proxy tunnels it with HTTP CONNECT through an
-external web proxy (3proxy) to the address the client dialed; other names are dropped.
+"""proxy-redirect on kind (the scenario: l7suite/scenarios/proxy_redirect.py): egress to allowed names goes
+through the proxy-listener, whose tcp_proxy tunnels it with HTTP CONNECT through an external web proxy
+(3proxy) to the address the client dialed; other names are dropped.
 
 kind has no internet, so the "external" world is containers on kind's Docker network: 3proxy and two
 json-mock HTTP servers, reached by names cluster DNS resolves (headless Services with an EndpointSlice
@@ -16,6 +16,7 @@ under test.
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -36,23 +37,15 @@ from l7suite.cluster.docker_side import (
 )
 from l7suite.cluster.nodes import nodes
 from l7suite.hubble.expect import FlowExpectation, wait_for_flows
+from l7suite.scenarios import proxy_redirect
 from l7suite.traffic.pod_probes.curl import CURL_TIMED_OUT, CurlRequest, curl
 
-SCENARIO = "proxy-redirect"
-NS = "proxy"
+SCENARIO = proxy_redirect.SCENARIO
+NS = proxy_redirect.NAMESPACE
 pytestmark = pytest.mark.e2e
-PLAN_NOTES = (
-    f"docker run on the kind network: {PROXY_IMAGE} (PROXY_ADDRESS), {TARGET_IMAGE} x2 (allowed-web, denied-web); "
-    "removed at the end",
-    "allowed-web: 200 through the proxy (3proxy logs CONNECT <address>:80), to-proxy flow; denied-web: curl exit 28, "
-    "EGRESS DROPPED POLICY_DENIED flow",
-    "cilium-envoy admin on the client's node: proxy/proxy-envoy/proxy-listener listed, /config_dump kept",
-)
 
 CLIENT = "proxy-client"
 ALLOWED, DENIED = "allowed-web", "denied-web"
-LOG_TIMEOUT = 30.0
-FLOW_TIMEOUT = 60.0
 
 
 def url(name: str) -> str:
@@ -62,20 +55,18 @@ def url(name: str) -> str:
 @pytest.fixture(scope="module")
 def external(cluster, e2e_plan):
     """The proxy and the two targets on the nodes' Docker network; removed when the module ends."""
-    try:
-        containers = ExternalContainers(tools.run, e2e_plan.options.cluster_name, nodes(cluster)[0])
-        containers.__enter__()
-    except (DockerSideError, tools.CommandFailed) as exc:
-        if e2e_plan.options.kubeconfig is not None:
-            pytest.skip(f"proxy-redirect needs the cluster's nodes as Docker containers (kind): {exc}")
-        raise
-    try:
+    with ExitStack() as stack:
+        try:
+            containers = stack.enter_context(ExternalContainers(tools.run, e2e_plan.options.cluster_name,
+                                                                nodes(cluster)[0]))
+        except (DockerSideError, tools.CommandFailed) as exc:
+            if e2e_plan.options.kubeconfig is not None:
+                pytest.skip(f"proxy-redirect needs the cluster's nodes as Docker containers (kind): {exc}")
+            raise
         addresses = {"proxy": containers.start("proxy", PROXY_IMAGE),
                      ALLOWED: containers.start(ALLOWED, TARGET_IMAGE, {"PORT": str(TARGET_PORT)}),
                      DENIED: containers.start(DENIED, TARGET_IMAGE, {"PORT": str(TARGET_PORT)})}
         yield containers, addresses
-    finally:
-        containers.remove()
 
 
 @pytest.fixture(scope="module")
@@ -100,9 +91,10 @@ def names(cluster_scenario, external, tmp_path_factory) -> dict[str, str]:
     return addresses
 
 
-def proxy_log_connects(external, address: str) -> list:
+def proxy_log_connects(external, address: str, deadline: float) -> list:
+    """3proxy's log lines of CONNECTs to `address`, waited for within `deadline` (timeouts: log_wait)."""
     containers, _ = external
-    return Retrying(stop=stop_after_delay(LOG_TIMEOUT), wait=wait_fixed(1), retry=retry_if_result(lambda r: not r),
+    return Retrying(stop=stop_after_delay(deadline), wait=wait_fixed(1), retry=retry_if_result(lambda r: not r),
                     retry_error_callback=lambda state: state.outcome.result())(
         lambda: connected_to(containers.logs("proxy"), address, TARGET_PORT))
 
@@ -112,11 +104,12 @@ def test_allowed_name_goes_through_the_proxy(cluster_scenario, names, external, 
     answer = curl(cluster_scenario.kube.exec, NS, CLIENT, CurlRequest(url(ALLOWED), max_time=5))
     evidence.text("3proxy log", external[0].logs("proxy"))
     assert (answer.exit_code, answer.status) == (0, 200), answer
-    assert proxy_log_connects(external, names[ALLOWED]), f"3proxy logged no CONNECT {names[ALLOWED]}:{TARGET_PORT}"
+    connects = proxy_log_connects(external, names[ALLOWED], cluster_scenario.kube.timeouts.log_wait)
+    assert connects, f"3proxy logged no CONNECT {names[ALLOWED]}:{TARGET_PORT}"
     wait_for_flows(lambda: [f for f in hubble_flows.fetch() if f.IP.destination == names[ALLOWED]], [
         FlowExpectation("redirected to proxy-listener", source_pod=f"{NS}/{CLIENT}", verdict="FORWARDED",
                         observation_point="TO_PROXY", traffic_direction="EGRESS"),
-    ], FLOW_TIMEOUT)
+    ], cluster_scenario.kube.timeouts.flows)
 
 
 def test_other_names_are_dropped(cluster_scenario, names, external, hubble_flows):
@@ -126,7 +119,7 @@ def test_other_names_are_dropped(cluster_scenario, names, external, hubble_flows
     wait_for_flows(lambda: [f for f in hubble_flows.fetch() if f.IP.destination == names[DENIED]], [
         FlowExpectation("denied by proxy-policy", source_pod=f"{NS}/{CLIENT}", verdict="DROPPED",
                         drop_reason="POLICY_DENIED", traffic_direction="EGRESS"),
-    ], FLOW_TIMEOUT)
+    ], cluster_scenario.kube.timeouts.flows)
     assert not connected_to(external[0].logs("proxy"), names[DENIED], TARGET_PORT)
 
 

@@ -1,4 +1,4 @@
-"""Star Wars (cilium/cilium examples/minikube): L3/L4 then L7 policy on the deathstar, as the lab shows.
+"""starwars on kind (the scenario: l7suite/scenarios/starwars.py): L3/L4 then L7 policy on the deathstar.
 
 Answers are checked where users see them (curl exit code, HTTP status, body) and Hubble must show the
 matching verdicts. Steps share one scenario (the module), in order: L3/L4 policy, L7 policy, then
@@ -18,14 +18,14 @@ import pytest
 
 from l7suite.cluster.converge import converge
 from l7suite.hubble.expect import FlowExpectation, header, wait_for_flows, with_request_id
+from l7suite.scenarios import starwars
 from l7suite.traffic.pod_probes.answers import all_of, answered, briefs, dropped
 from l7suite.traffic.pod_probes.curl import CURL_TIMED_OUT, CurlRequest, curl
 
-SCENARIO = "starwars"
-NS = "starwars"
+SCENARIO = starwars.SCENARIO
+NS = starwars.NAMESPACE
 pytestmark = pytest.mark.e2e
 
-FLOW_TIMEOUT = 60.0
 LANDING = CurlRequest(f"http://deathstar.{NS}.svc.cluster.local/v1/request-landing", method="POST", max_time=2)
 EXHAUST = CurlRequest(f"http://deathstar.{NS}.svc.cluster.local/v1/exhaust-port", method="PUT", max_time=2)
 # Harmless, and denied by the L7 policy (only POST /v1/request-landing): proves the policy is in force
@@ -60,7 +60,7 @@ def test_l3l4_policy_drops_xwing_and_lands_tiefighter(cluster_scenario, hubble_f
         FlowExpectation("tiefighter allowed", source_pod=f"{NS}/tiefighter", destination_pod=f"{NS}/deathstar-",
                         verdict="FORWARDED", flow_type="L3_L4", traffic_direction="INGRESS",
                         observation_point="TO_ENDPOINT"),
-    ], FLOW_TIMEOUT)
+    ], cluster_scenario.kube.timeouts.flows)
 
 
 def test_l7_policy_denies_exhaust_port_and_allows_landing(cluster_scenario, hubble_flows, evidence):
@@ -85,7 +85,7 @@ def test_l7_policy_denies_exhaust_port_and_allows_landing(cluster_scenario, hubb
         FlowExpectation("traffic went to the proxy", source_pod=f"{NS}/tiefighter",
                         destination_pod=f"{NS}/deathstar-", flow_type="L3_L4", observation_point="TO_PROXY",
                         verdict="FORWARDED"),
-    ], FLOW_TIMEOUT)
+    ], cluster_scenario.kube.timeouts.flows)
 
 
 def test_request_id_ties_egress_and_ingress_flows(cluster_scenario, hubble_flows, evidence):
@@ -99,11 +99,12 @@ def test_request_id_ties_egress_and_ingress_flows(cluster_scenario, hubble_flows
     egress_request = FlowExpectation("egress request", source_pod=f"{NS}/tiefighter", flow_type="L7",
                                      l7_type="REQUEST", traffic_direction="EGRESS", http_method="POST",
                                      http_path="/v1/request-landing", verdict="FORWARDED")
-    report = wait_for_flows(hubble_flows.fetch, [egress_request], FLOW_TIMEOUT)
+    report = wait_for_flows(hubble_flows.fetch, [egress_request], cluster_scenario.kube.timeouts.flows)
     request_id = header(report.found["egress request"], "X-Request-Id")
     assert request_id, "Envoy adds X-Request-Id to the request it forwards"
 
     tied = FlowExpectation("ingress request, same X-Request-Id", source_pod=f"{NS}/tiefighter",
                            flow_type="L7", l7_type="REQUEST", traffic_direction="INGRESS",
                            http_path="/v1/request-landing")
-    wait_for_flows(lambda: with_request_id(hubble_flows.fetch(), request_id), [tied], FLOW_TIMEOUT)
+    wait_for_flows(lambda: with_request_id(hubble_flows.fetch(), request_id), [tied],
+                   cluster_scenario.kube.timeouts.flows)

@@ -7,6 +7,7 @@ message in that run's output. Copies of the same scenario need runs of their own
 independent (own manifests folder, own Envoys and ports), so they are started together.
 """
 
+import importlib
 import re
 import shutil
 from dataclasses import dataclass
@@ -15,29 +16,43 @@ from subprocess import Popen, TimeoutExpired
 
 import pytest
 
-from l7suite import MANIFESTS_DIR
+from l7suite import MANIFESTS_DIR, REPO_ROOT
+from l7suite.scenarios import SUITE_SELF_CHECKS, Scenario, circuit_breaker, weighted_lb
 from suites.envoy.subprocess_pytest import start_pytest
 
+SCENARIO = SUITE_SELF_CHECKS
 CHILD_TIMEOUT = 120  # seconds for one child run of a scenario module
 
 
 @dataclass(frozen=True)
 class Broken:
-    scenario: str
-    module: str  # the test module that must fail
+    scenario: Scenario  # its envoy-tier folder is copied and broken; its envoy-tier module must fail
     edits: dict[str, list[tuple[str, str]]]  # file -> [(old, new)]
     expected: str  # text the failure must show
 
+    @property
+    def folder(self) -> str:
+        assert self.scenario.envoy_folder, f"scenario {self.scenario.name!r} has no envoy-tier folder"
+        return self.scenario.envoy_folder
+
+    @property
+    def module(self) -> str:
+        """The envoy-tier test module that declares the scenario (one: a case names the module that fails)."""
+        modules = [str(p.relative_to(REPO_ROOT)) for p in sorted((REPO_ROOT / "suites" / "envoy").glob("test_*.py"))
+                   if getattr(importlib.import_module(f"suites.envoy.{p.stem}"), "SCENARIO", None) is self.scenario]
+        assert len(modules) == 1, f"scenario {self.scenario.name!r}: envoy-tier modules {modules}, expected one"
+        return modules[0]
+
 
 BROKEN = {
-    "weighted-lb-50-50": Broken("weighted-lb", "suites/envoy/test_weighted_lb.py",
+    "weighted-lb-50-50": Broken(weighted_lb.SCENARIO,
                                 {"cec.yaml": [("weight: 80", "weight: 50"), ("weight: 20", "weight: 50")]},
                                 "deathstar share"),
-    "circuit-breaker-no-limits": Broken("circuit-breaker", "suites/envoy/test_circuit_breaker.py",
+    "circuit-breaker-no-limits": Broken(circuit_breaker.SCENARIO,
                                         {"ccec.yaml": [("max_requests: 2", "max_requests: 1000"),
                                                        ("max_pending_requests: 1", "max_pending_requests: 1000")]},
                                         "no 503 at concurrency 4"),
-    "circuit-breaker-nack": Broken("circuit-breaker", "suites/envoy/test_circuit_breaker.py",
+    "circuit-breaker-nack": Broken(circuit_breaker.SCENARIO,
                                    {"ccec.yaml": [("connect_timeout: 5s", "connect_timeout: -1s")]},
                                    "Envoy rejected Cluster (NACK): Invalid duration"),
 }
@@ -51,10 +66,10 @@ class ChildRun:
 
 
 def break_copy(case: Broken, root: Path) -> str:
-    """Copy the scenario under root and apply the edits; a message if an edit no longer applies."""
-    shutil.copytree(MANIFESTS_DIR / case.scenario, root / case.scenario)
+    """Copy the scenario's folder under root and apply the edits; a message if an edit no longer applies."""
+    shutil.copytree(MANIFESTS_DIR / case.folder, root / case.folder)
     for file, replacements in case.edits.items():
-        path = root / case.scenario / file
+        path = root / case.folder / file
         text = path.read_text()
         for old, new in replacements:
             if old not in text:
@@ -65,10 +80,10 @@ def break_copy(case: Broken, root: Path) -> str:
 
 
 def child_groups() -> list[list[str]]:
-    """The cases of each child run: no two copies of one scenario in a run (they would share its folder)."""
+    """The cases of each child run: no two copies of one folder in a run (they would share it)."""
     groups: list[list[str]] = []
     for name, case in BROKEN.items():
-        group = next((g for g in groups if all(BROKEN[n].scenario != case.scenario for n in g)), None)
+        group = next((g for g in groups if all(BROKEN[n].folder != case.folder for n in g)), None)
         if group is None:
             groups.append(group := [])
         group.append(name)

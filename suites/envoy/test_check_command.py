@@ -11,12 +11,19 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from l7suite import REPO_ROOT
 from l7suite.envoy.config_check import run_check
 from l7suite.envoy.verdicts import Verdict
+from l7suite.scenarios import SUITE_SELF_CHECKS
 
+SCENARIO = SUITE_SELF_CHECKS
 DATA = Path(__file__).parent / "data" / "check"
-# NO ACK needs a wait; Envoy ACKs these configs in well under a second, so 4 s is ample and keeps the test short
+# NO ACK is "neither ACK nor NACK within N s"; Envoy ACKs these configs in well under a second, so 4 s is ample.
+# The check does not wait the 4 s out: once Envoy asked for endpoints nobody serves and holds its listener
+# subscription back until they come (up to its initial_fetch_timeout, 15 s), no answer can come within 4 s,
+# and the verdict is the same as after waiting (AdsServer.wait_settled).
 NO_ACK_WAIT = 4.0
 
 
@@ -58,16 +65,23 @@ def test_port_qualified_name_the_agent_does_not_publish_is_no_ack_naming_it(suit
 
 def test_the_command_prints_json_and_exits_0_only_when_all_ack(suite_envoy_version):
     def command(*paths):
-        return subprocess.run([sys.executable, "-m", "l7suite.cli", "check", "--json", "--envoy-version",
-                               suite_envoy_version, *map(str, paths)], cwd=REPO_ROOT, capture_output=True,
-                              text=True, timeout=120)
+        return subprocess.Popen([sys.executable, "-m", "l7suite.cli", "check", "--json", "--envoy-version",
+                                 suite_envoy_version, *map(str, paths)], cwd=REPO_ROOT, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
 
-    good = command(DATA / "docs-like")
-    assert good.returncode == 0, good.stdout + good.stderr
-    assert json.loads(good.stdout)["ok"] is True
-    bad = command(DATA / "docs-like" / "circuit-breaker.yaml", DATA / "router-untyped")
-    assert bad.returncode == 1, bad.stdout + bad.stderr
-    data = json.loads(bad.stdout)
+    # two independent commands (own Envoys, own ports, own temporary files): run side by side
+    runs = [command(DATA / "docs-like"), command(DATA / "docs-like" / "circuit-breaker.yaml", DATA / "router-untyped")]
+    try:
+        (good_out, good_err), (bad_out, bad_err) = (run.communicate(timeout=120) for run in runs)
+    finally:
+        for run in runs:
+            if run.poll() is None:
+                run.kill()
+                run.wait()
+    assert runs[0].returncode == 0, good_out + good_err
+    assert json.loads(good_out)["ok"] is True
+    assert runs[1].returncode == 1, bad_out + bad_err
+    data = json.loads(bad_out)
     assert [(r["name"], r["results"][suite_envoy_version]["verdict"]) for r in data["configs"]] == [
         ("envoy-circuit-breaker", "ACK"), ("envoy-lb-listener", "NACK")]
 
@@ -88,17 +102,24 @@ def envoys_under(folder: Path) -> list[int]:
 
 def test_ctrl_c_stops_every_envoy_and_removes_its_files(suite_envoy_version, tmp_path):
     # The suite's own behaviour: once. A config that waits (NO ACK) keeps the Envoys running until Ctrl-C.
-    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    # PYTHONFAULTHANDLER: should the command not end after Ctrl-C, SIGABRT makes it print where its threads are.
+    env = {**os.environ, "TMPDIR": str(tmp_path), "PYTHONFAULTHANDLER": "1"}
     child = subprocess.Popen([sys.executable, "-m", "l7suite.cli", "check", "--timeout", "60", "--envoy-version",
                               suite_envoy_version, str(DATA / "unnamed-port")], cwd=REPO_ROOT, env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 30
         while not envoys_under(tmp_path) and time.monotonic() < deadline and child.poll() is None:
-            time.sleep(0.1)
-        assert envoys_under(tmp_path), "no Envoy of the check started within 30 s"
+            time.sleep(0.05)
+        if not envoys_under(tmp_path):
+            child.kill()
+            pytest.fail(f"no Envoy of the check started within 30 s; the check: {child.communicate()}", pytrace=False)
         child.send_signal(signal.SIGINT)
-        _, err = child.communicate(timeout=20)
+        try:
+            _, err = child.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            child.send_signal(signal.SIGABRT)
+            pytest.fail(f"the check did not end within 20 s of Ctrl-C: {child.communicate(timeout=10)}", pytrace=False)
     finally:
         if child.poll() is None:
             child.kill()
@@ -108,5 +129,5 @@ def test_ctrl_c_stops_every_envoy_and_removes_its_files(suite_envoy_version, tmp
     deadline = time.monotonic() + 5  # the kernel reaps a killed Envoy a moment later
     while envoys_under(tmp_path) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert envoys_under(tmp_path) == []
-    assert list(tmp_path.iterdir()) == []
+    assert envoys_under(tmp_path) == [], err
+    assert sorted(tmp_path.rglob("*")) == [], err

@@ -1,6 +1,7 @@
-"""Config compatibility: every CiliumEnvoyConfig under the manifests folder, translated as the agent does, is
-taken by every supported Envoy version. The terminal summary prints a table per version with the verdict of
-each scenario: ACK, NACK, NO ACK in N s or INVALID (l7suite/envoy/verdicts.py)."""
+"""config-compat (the scenario: l7suite/scenarios/config_compat.py): every CiliumEnvoyConfig under the
+manifests folder, translated as the agent does, is taken by every supported Envoy version. The terminal
+summary prints a table per version with the verdict of each folder: ACK, NACK, NO ACK in N s or INVALID
+(l7suite/envoy/verdicts.py)."""
 
 import re
 import shutil
@@ -8,14 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.envoy_runs import open_scenario, record_compat
+from fixtures.envoy_runs import record_compat, scenario_outcome
 from l7suite import MANIFESTS_DIR
-from l7suite.envoy.envoy_run import ScenarioConfigError, outcome_of
-from l7suite.envoy.verdicts import ACK, Verdict
-from l7suite.manifests import ManifestError, available_scenarios
+from l7suite.envoy.resources import CLUSTER, LISTENER, SHORT
+from l7suite.envoy.verdicts import ACK, Outcome, Verdict
+from l7suite.manifests import available_scenarios
+from l7suite.scenarios import config_compat
 from suites.envoy.subprocess_pytest import run_pytest
 
-SCENARIO = "all"
+SCENARIO = config_compat.SCENARIO
 
 
 def pytest_generate_tests(metafunc):
@@ -33,19 +35,31 @@ def _has_envoy_config(root, name) -> bool:
     return any(ENVOY_CONFIG_KIND.search(p.read_text()) for p in (root / name).glob("*.yaml"))
 
 
+def verdict_from_envoy(run, timeout: float) -> Outcome:
+    """A started run's verdict read from what Envoy said, not from the start having returned: no NACK in the
+    xDS history; an ACK, at the version sent, of the listeners and clusters the configuration holds and of
+    every other type Envoy asked for (types nobody uses are never asked for); every listener active."""
+    acked = {(e.type_url, e.version) for e in run.ads.events if e.kind == "ACK"}
+    nacked = [e.describe() for e in run.ads.events if e.kind == "NACK"]
+    expected = {t: v for t, v in run.versions.items()
+                if (t in (LISTENER, CLUSTER) and run.translated.resources.get(t)) or t in run.ads.requested}
+    unacked = sorted(f"{SHORT.get(t, t)} version {v}" for t, v in expected.items() if (t, v) not in acked)
+    inactive = sorted(set(run.translated.listener_ports) - set(run.admin.listeners()))
+    if nacked:
+        return Outcome(Verdict.NACK, "; ".join(nacked))
+    if unacked or inactive:
+        return Outcome(Verdict.NO_ACK, f"never ACKed: {unacked}; listeners not active: {inactive}", timeout)
+    return ACK
+
+
 def test_envoy_accepts_every_resource(scenario_name, envoy_version, envoy_binary, manifests_dir, tmp_path,
                                       request, evidence):
-    try:
-        run = open_scenario(scenario_name, manifests_dir, envoy_binary, tmp_path, start_backends=False,
-                            ack_timeout=request.config.getoption("--envoy-ack-timeout"))
-    except (ManifestError, ScenarioConfigError) as exc:
-        outcome = outcome_of(exc)
-    else:
-        try:
+    ack_timeout = request.config.getoption("--envoy-ack-timeout")
+    with scenario_outcome(scenario_name, manifests_dir, envoy_binary, tmp_path, start_backends=False,
+                          ack_timeout=ack_timeout) as (run, outcome):
+        if run is not None:
             evidence.text("xDS ACK/NACK history", "\n".join(e.describe() for e in run.ads.events))
-            outcome = ACK
-        finally:
-            run.stop()
+            outcome = verdict_from_envoy(run, ack_timeout)
     record_compat(request.config, scenario_name, envoy_version, outcome)
     if outcome.verdict is not Verdict.ACK:
         pytest.fail(f"scenario {scenario_name!r} on Envoy {envoy_version}: {outcome.describe()}", pytrace=False)

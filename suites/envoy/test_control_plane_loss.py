@@ -1,29 +1,27 @@
-"""Control-plane loss: the agent restarts while Envoy runs on (the reason Cilium moved Envoy into its own
-DaemonSet, seed 002). Under a steady request loop through the weighted-lb listener, the suite's xDS server
-stops and later starts again on the same port. No request fails while it is gone;
-`control_plane.connected_state` drops to 0 and returns to 1; after reconnecting Envoy keeps the same
-listeners and drains none of them.
+"""control-plane-loss (the scenario: l7suite/scenarios/control_plane_loss.py): under a steady request loop
+through weighted-lb's listener, the suite's xDS server stops and later starts again on the same port.
 
 The loop runs as fast as it goes while the control plane is gone (the 300 answers of that window), and at
 RECONNECT_RATE while the test waits for Envoy to reconnect and ACK (about half a second): requests keep
 flowing across the reconnection, a few hundred of them, without a core spent on a wait.
 """
 
-import json
 import time
 
 import pytest
 
-from l7suite.scenarios.weighted_lb import listener_url
-from l7suite.traffic.steady_load import SteadyLoad, failures, summarize
+from l7suite.scenarios import control_plane_loss
+from l7suite.scenarios.weighted_lb import HOST, listener_url
+from l7suite.traffic.answering_pods import answering_pod
+from l7suite.traffic.http_load import HttpLoad, failures, summarize
 
-SCENARIO = "weighted-lb"
-HOST = "deathstar.exam.svc.cluster.local"
+SCENARIO = control_plane_loss.SCENARIO
 WHILE_DOWN = 300  # answers that must arrive while the control plane is gone
 RECONNECT_RATE = 1000.0  # requests/s of the loop while Envoy reconnects (module docstring)
 STATE_TIMEOUT_S = 15.0  # for connected_state to follow (Envoy reconnects with 0.1-0.5 s back-off)
 STREAK_INTERVAL_S = 0.1  # between the consecutive readings that must all show the wanted state
 FIRST_POLL_S = 0.02  # between readings until the first one shows it
+BACK_STREAK = 5  # consecutive readings of 1 that count as reconnected (read_state says why one is not enough)
 LISTENER_COUNTERS = r"^listener_manager\.(listener_added|listener_modified|listener_removed|total_listeners_draining)$"
 
 
@@ -31,63 +29,61 @@ def connected_state(run) -> int:
     return run.admin.stat("control_plane.connected_state")
 
 
-def wait_state(run, wanted: int, consecutive: int = 5, timeout: float = STATE_TIMEOUT_S) -> list[tuple[float, int]]:
-    """Poll the gauge until it reads `wanted` `consecutive` times in a row, 0.1 s apart; return the readings
-    (time, value) as evidence. Envoy sets the gauge to 1 when it opens a stream, before the connection is
-    up, so a reconnection attempt to a server that is not there shows as a short 1: one reading is not enough.
-    Until the first `wanted` reading the gauge is polled every 0.02 s, so the streak starts as soon as it can.
+def read_state(run, wanted: int, consecutive: int = 5, timeout: float = STATE_TIMEOUT_S) -> list[tuple[float, int]]:
+    """Poll the gauge until it reads `wanted` `consecutive` times in a row, 0.1 s apart, or `timeout` passes;
+    return the readings (time, value): the tests judge them (`held`). Envoy sets the gauge to 1 when it opens
+    a stream, before the connection is up, so a reconnection attempt to a server that is not there shows as a
+    short 1: one reading is not enough. Until the first `wanted` reading the gauge is polled every 0.02 s, so
+    the streak starts as soon as it can.
     """
     readings: list[tuple[float, int]] = []
     deadline = time.monotonic() + timeout
     streak = 0
-    while True:
+    while streak < consecutive and time.monotonic() <= deadline:
         value = connected_state(run)
         readings.append((round(time.monotonic(), 3), value))
         streak = streak + 1 if value == wanted else 0
-        if streak >= consecutive:
-            return readings
-        if time.monotonic() > deadline:
-            raise AssertionError(f"control_plane.connected_state did not read {wanted} {consecutive} times in a row "
-                                 f"within {timeout:.0f}s; last readings: {readings[-8:]}")
-        time.sleep(STREAK_INTERVAL_S if streak else FIRST_POLL_S)
+        if streak < consecutive:
+            time.sleep(STREAK_INTERVAL_S if streak else FIRST_POLL_S)
+    return readings
 
 
-def wait_acks(run, since: float, timeout: float = STATE_TIMEOUT_S) -> list[str]:
-    """Wait until Envoy ACKed, on the new stream, every type the snapshot holds; return them."""
+def held(readings: list[tuple[float, int]], wanted: int, consecutive: int) -> bool:
+    """The last `consecutive` readings all show `wanted`."""
+    return len(readings) >= consecutive and all(value == wanted for _, value in readings[-consecutive:])
+
+
+def acks_on_new_stream(run, since: float, timeout: float = STATE_TIMEOUT_S) -> tuple[list[str], list[str]]:
+    """(the types the snapshot holds, the types Envoy ACKed since `since`), once the second covers the
+    first or `timeout` passed."""
     wanted = {t for t, v in run.ads.versions().items() if v}
     deadline = time.monotonic() + timeout
     while True:
         acked = {e.type_url for e in list(run.ads.events) if e.kind == "ACK" and e.at >= since}
-        if wanted <= acked:
-            return sorted(acked)
-        if time.monotonic() > deadline:
-            raise AssertionError(f"after the restart Envoy ACKed only {sorted(acked)} of {sorted(wanted)}")
+        if wanted <= acked or time.monotonic() > deadline:
+            return sorted(wanted), sorted(acked)
         time.sleep(FIRST_POLL_S)
-
-
-def pod(status: int, body: bytes) -> str | None:
-    return json.loads(body)["hostname"] if status == 200 else None
 
 
 @pytest.fixture(scope="module")
 def outage(envoy_run, report_lines):
     run = envoy_run
     url = listener_url(run) + "/v1/"  # where empire-to-deathstar redirects (weighted-lb CEC: backendServices)
-    readings = {"before": wait_state(run, 1, consecutive=1)}
+    readings = {"before": read_state(run, 1, consecutive=1)}
     listeners_before = run.admin.listeners()
     counters_before = run.admin.stats(LISTENER_COUNTERS)
     connections_before = run.ads.connections
-    with SteadyLoad(url, key=pod, host=HOST, workers=2, max_requests=20000, max_seconds=90) as load:
+    with HttpLoad(url, key=answering_pod, host=HOST, workers=2, max_requests=20000, max_seconds=90) as load:
         load.wait_for(100)
         stopped = time.monotonic()
         run.ads.stop()
-        readings["down"] = wait_state(run, 0, consecutive=1)
+        readings["down"] = read_state(run, 0, consecutive=1)
         load.wait_for(WHILE_DOWN, sent_after=time.monotonic())
         load.pace(RECONNECT_RATE)
         restarted, restarted_wall = time.monotonic(), time.time()
         run.ads.start()  # same port: Envoy's bootstrap still points there
-        readings["back"] = wait_state(run, 1)
-        resubscribed = wait_acks(run, since=restarted_wall)
+        readings["back"] = read_state(run, 1, consecutive=BACK_STREAK)
+        snapshot_types, resubscribed = acks_on_new_stream(run, since=restarted_wall)
         load.pace(None)
         load.wait_for(100, sent_after=time.monotonic())
     records = load.stop()
@@ -96,7 +92,8 @@ def outage(envoy_run, report_lines):
     return {"records": records, "stopped": stopped, "restarted": restarted, "readings": readings,
             "listeners_before": listeners_before, "listeners_after": run.admin.listeners(),
             "counters_before": counters_before, "counters_after": run.admin.stats(LISTENER_COUNTERS),
-            "new_streams": run.ads.connections - connections_before, "resubscribed": resubscribed}
+            "new_streams": run.ads.connections - connections_before, "resubscribed": resubscribed,
+            "snapshot_types": snapshot_types}
 
 
 def test_no_request_fails_while_the_control_plane_is_gone(outage, evidence):
@@ -108,11 +105,19 @@ def test_no_request_fails_while_the_control_plane_is_gone(outage, evidence):
 
 
 def test_connected_state_drops_to_0_and_returns_to_1(outage, evidence):
-    evidence.json("control_plane.connected_state readings", outage["readings"])
-    assert outage["readings"]["down"][-1][1] == 0
-    assert outage["readings"]["back"][-1][1] == 1
+    readings = outage["readings"]
+    evidence.json("control_plane.connected_state readings", readings)
+    def seen(phase: str) -> str:
+        return f"within {STATE_TIMEOUT_S:g} s; last readings {readings[phase][-8:]}"
+
+    assert held(readings["before"], 1, 1), "connected_state never read 1 before the stop " + seen("before")
+    assert held(readings["down"], 0, 1), "connected_state never read 0 after the stop " + seen("down")
+    assert held(readings["back"], 1, BACK_STREAK), (
+        f"connected_state did not read 1 {BACK_STREAK} times in a row after the restart " + seen("back"))
     assert outage["new_streams"] >= 1, "Envoy opened no new ADS stream after the restart"
     assert outage["resubscribed"], "Envoy ACKed nothing on the new stream"
+    assert set(outage["snapshot_types"]) <= set(outage["resubscribed"]), (
+        f"after the restart Envoy ACKed only {outage['resubscribed']} of {outage['snapshot_types']}")
 
 
 def test_listeners_are_kept_without_draining(outage, evidence):

@@ -1,11 +1,9 @@
-"""Egress allowlist (seed 003): an Envoy egress proxy whose allowed destinations are filter chains matched
-on TLS SNI, built from manifests/egress-allowlist/allowlist.yaml and pushed by the suite's control plane.
-
-An allowed name passes (the client verifies the destination's certificate for that name); a name outside
-the list is refused and `listener.egress_allowlist.no_filter_chain_match` counts it; adding a name over
-xDS lets it through with the same Envoy process; `control_plane.connected_state` reads 1 throughout.
+"""egress-allowlist on real Envoy (the scenario and its control plane: l7suite/scenarios/egress_allowlist.py):
+allowed names pass with their certificate verified, another is refused and counted, one added over xDS
+passes with the same Envoy process.
 """
 
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,19 +11,20 @@ import pytest
 
 from l7suite.cilium.cec_translation import free_loopback_port
 from l7suite.envoy.envoy_run import EnvoyRun
-from l7suite.envoy.xds_server import XdsNack
+from l7suite.envoy.xds_events import XdsNack
 from l7suite.manifests import ManifestError, ManifestSet, load_manifest_set
+from l7suite.scenarios import egress_allowlist
 from l7suite.scenarios.egress_allowlist import (
     LISTENER_NAME,
     STAT_PREFIX,
-    TlsTarget,
     allowlist_from,
     allowlist_resources,
     https_get,
 )
+from l7suite.standins.destinations import Destination
 from l7suite.standins.tls_certs import make_certificate
 
-SCENARIO = "egress-allowlist"
+SCENARIO = egress_allowlist.SCENARIO
 REFUSED = "google.com"  # the lab's example of a destination the policy does not allow
 ADDED = "registry.npmjs.org"  # added to the list over xDS by the last test
 NO_MATCH = f"listener.{STAT_PREFIX}.no_filter_chain_match"
@@ -36,7 +35,7 @@ class Egress:
     run: EnvoyRun
     port: int
     allowed: list[str]
-    targets: dict[str, TlsTarget]
+    targets: dict[str, Destination]
     ca_file: str
 
     def push(self, names: list[str]) -> None:
@@ -58,27 +57,23 @@ class Egress:
 @pytest.fixture(scope="module")
 def egress(manifests_dir: Path, envoy_binary: Path, tmp_path_factory):
     try:
-        allowed = allowlist_from(load_manifest_set(SCENARIO, manifests_dir))
+        allowed = allowlist_from(load_manifest_set(SCENARIO.envoy_folder, manifests_dir))
     except ManifestError as exc:
-        message = f"scenario {SCENARIO!r}: {exc}"
+        message = f"scenario {SCENARIO.name!r}: {exc}"
         pytest.fail(message, pytrace=False)
-    workdir = tmp_path_factory.mktemp(SCENARIO)
+    workdir = tmp_path_factory.mktemp(SCENARIO.name)
     names = sorted({*allowed, REFUSED, ADDED})
     certificate = make_certificate(workdir / "tls", names)
-    targets: dict[str, TlsTarget] = {}
-    # No CiliumEnvoyConfig here: the allowlist control plane is the only source of this Envoy's config.
-    run = EnvoyRun(ManifestSet(SCENARIO, workdir), envoy_binary, workdir)
-    try:
+    targets: dict[str, Destination] = {}
+    with ExitStack() as stack:
         for name in names:
-            targets[name] = TlsTarget(name, certificate).start()
-        run.__enter__()
+            targets[name] = Destination(name, certificate=certificate).start()
+            stack.callback(targets[name].stop)
+        # No CiliumEnvoyConfig here: the allowlist control plane is the only source of this Envoy's config.
+        run = stack.enter_context(EnvoyRun(ManifestSet(SCENARIO.name, workdir), envoy_binary, workdir))
         egress = Egress(run, free_loopback_port(), allowed, targets, str(certificate.cert))
         egress.push(egress.allowed)
         yield egress
-    finally:
-        run.stop()
-        for target in targets.values():
-            target.stop()
 
 
 def test_control_plane_connected_state_reads_1(egress):

@@ -1,5 +1,6 @@
-"""gRPC L7 load balancing, the lab's currencyservice: the CEC cilium-envoy-lb-currencyservice that the
-operator generates for a Service annotated lb-l7=enabled and lb-l7-algorithm=least_request.
+"""grpc-lb on real Envoy (the scenario: l7suite/scenarios/grpc_lb.py): the CEC
+cilium-envoy-lb-currencyservice that the operator generates for a Service annotated lb-l7=enabled and
+lb-l7-algorithm=least_request, as the lab printed it (manifests/grpc-lb/).
 
 Real gRPC calls (`hipstershop.CurrencyService/GetSupportedCurrencies`, as the lab's grpcurl makes them)
 go through Envoy to 3 stand-in replicas over HTTP/2. With one replica slowed down, LEAST_REQUEST sends it
@@ -12,12 +13,14 @@ import copy
 import pytest
 
 from l7suite.envoy.resources import CLUSTER
-from l7suite.standins.currency_service import CURRENCIES, call_once, run_calls
-from l7suite.traffic.share_comparison import DEFAULT_ALPHA, compare_shares
+from l7suite.scenarios import grpc_lb
+from l7suite.scenarios.grpc_lb import CLUSTER as CLUSTER_NAME
+from l7suite.scenarios.grpc_lb import NAMESPACE, SERVICE
+from l7suite.standins.currency_service import CURRENCIES
+from l7suite.traffic.currency_calls import call_once, run_calls
+from l7suite.traffic.share_statistics import compare_shares
 
-SCENARIO = "grpc-lb"
-NAMESPACE, SERVICE = "grpc", "currencyservice"
-CLUSTER_NAME = "grpc/currencyservice"
+SCENARIO = grpc_lb.SCENARIO
 SPREAD_CALLS = 90  # 30 per replica on average; every replica must answer
 # LEAST_REQUEST vs ROUND_ROBIN: calls per algorithm, clients in parallel, delay of the slowed replica.
 # Power >= 0.999 to detect a slowed-replica share of 1/6 under LEAST_REQUEST against 1/3 under
@@ -48,6 +51,11 @@ def test_grpcurl_call_answers_the_currency_list_through_envoy(target, evidence):
 
 
 def test_calls_reach_every_replica_over_http2(target, envoy_run, evidence):
+    """Every one of 3 replicas answers some of SPREAD_CALLS = 90 calls. False-failure rate: the manifest's
+    LEAST_REQUEST picks two hosts at random and keeps the first unless the second has fewer requests in
+    flight, so a replica that got nothing yet is taken whenever it is picked first: it is passed over with
+    probability at most 2/3 per call, and some replica gets none of the 90 with probability at most
+    3 (2/3)^90 = 4e-16."""
     result = run_calls(target, SPREAD_CALLS, concurrency=3)
     evidence.json("calls per replica", result.summary())
     assert dict(result.codes) == {"OK": SPREAD_CALLS}, result.summary()
@@ -95,5 +103,4 @@ def test_least_request_sends_the_slowed_replica_a_smaller_share(lb_shares, evide
     rr, mine = results["ROUND_ROBIN"], results["manifest"]
     comparison = compare_shares(f"slowed replica {slow}", "ROUND_ROBIN", rr.pods[slow], rr.completed,
                                 f"the manifest's lbPolicy {policy}", mine.pods[slow], mine.completed)
-    assert comparison.alpha == DEFAULT_ALPHA
-    assert comparison.passed, comparison.describe()
+    assert comparison.larger_shown, comparison.describe()

@@ -17,8 +17,10 @@ from pathlib import Path
 
 import pytest
 
+from l7suite.scenarios import SUITE_SELF_CHECKS
 from suites.envoy.subprocess_pytest import start_pytest
 
+SCENARIO = SUITE_SELF_CHECKS
 PROBE = "suites/envoy/data/hygiene_probe.py"
 EXIT = {"pass": 0, "fail": 1, "interrupt": 2, "kill": -signal.SIGKILL}
 

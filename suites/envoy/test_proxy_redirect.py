@@ -1,24 +1,26 @@
-"""Proxy redirect, the lab's CEC proxy-envoy and CNP proxy-policy: the client pod's connection to an
-external address is redirected transparently into Envoy's proxy-listener (nftables in a network namespace
-of the suite's own, l7suite/scenarios/proxy_redirect.py), and Envoy tunnels it with HTTP CONNECT through a real web
-proxy (proxy.py, the lab's 3proxy). The proxy must receive `CONNECT <the address the client dialed>`, not
-the listener's own address, and the client must get the destination's answer.
+"""proxy-redirect on real Envoy (the scenario and its world: l7suite/scenarios/proxy_redirect.py): the
+client pod's connection to an external address is redirected transparently (nftables in a network namespace
+of the suite's own) into Envoy's proxy-listener, which tunnels it with HTTP CONNECT through a real web proxy
+(proxy.py, the lab's 3proxy). The proxy must receive `CONNECT <the address the client dialed>`, not the
+listener's own address, and the client must get the destination's answer.
 
 The namespace, the world's servers and the proxy do not depend on the Envoy version: they are made once per
 module (`world`) and each version's Envoy and redirect rules run in them (`redirect_run`).
 """
 
+from contextlib import ExitStack
+
 import pytest
 
-from l7suite.envoy.envoy_run import ScenarioConfigError
+from l7suite.envoy.verdicts import ScenarioConfigError
 from l7suite.manifests import ManifestError, load_manifest_set
-from l7suite.scenarios.proxy_redirect import PROXY_ADDRESS, WORLD, ProxyRedirectRun, ProxyWorld
+from l7suite.scenarios import proxy_redirect
+from l7suite.scenarios.proxy_redirect import LISTENER, PROXY_ADDRESS, WORLD, ProxyRedirectRun, ProxyWorld
 from l7suite.standins.netns import NetnsUnavailable
 
-SCENARIO = "proxy-redirect"
+SCENARIO = proxy_redirect.SCENARIO
 ALLOWED = "api.github.com"  # matches the policy's toFQDNs *.github.com
 DENIED = "google.com"  # the lab's check that anything else is refused
-LISTENER = "proxy/proxy-envoy/proxy-listener"  # as the lab's Envoy admin lists it
 
 
 def fail_setup(message: str) -> None:
@@ -28,35 +30,31 @@ def fail_setup(message: str) -> None:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     """The namespace, the world's HTTP servers and the CONNECT proxy, for every Envoy version of the module."""
-    try:
-        started = ProxyWorld(tmp_path_factory.mktemp("proxy-world")).__enter__()
-    except NetnsUnavailable as exc:
-        message = f"scenario {SCENARIO!r} needs a network namespace with nftables redirects: {exc}"
-    else:
+    with ExitStack() as stack:
         try:
+            started = stack.enter_context(ProxyWorld(tmp_path_factory.mktemp("proxy-world")))
+        except NetnsUnavailable as exc:
+            message = f"scenario {SCENARIO.name!r} needs a network namespace with nftables redirects: {exc}"
+        else:
             yield started
-        finally:
-            started.stop()
-        return
+            return
     fail_setup(message)
 
 
 @pytest.fixture(scope="module")
 def redirect_run(world, manifests_dir, envoy_binary, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("proxy-redirect")
-    try:
-        scenario = load_manifest_set(SCENARIO, manifests_dir, {"PROXY_ADDRESS": PROXY_ADDRESS})
-        run = ProxyRedirectRun(world, scenario, envoy_binary, workdir).__enter__()
-    except NetnsUnavailable as exc:
-        message = f"scenario {SCENARIO!r} needs a network namespace with nftables redirects: {exc}"
-    except (ManifestError, ScenarioConfigError) as exc:
-        message = f"scenario {SCENARIO!r}: {exc}"
-    else:
+    with ExitStack() as stack:
         try:
+            scenario = load_manifest_set(SCENARIO.envoy_folder, manifests_dir, {"PROXY_ADDRESS": PROXY_ADDRESS})
+            run = stack.enter_context(ProxyRedirectRun(world, scenario, envoy_binary, workdir))
+        except NetnsUnavailable as exc:
+            message = f"scenario {SCENARIO.name!r} needs a network namespace with nftables redirects: {exc}"
+        except (ManifestError, ScenarioConfigError) as exc:
+            message = f"scenario {SCENARIO.name!r}: {exc}"
+        else:
             yield run
-        finally:
-            run.stop()
-        return
+            return
     fail_setup(message)
 
 

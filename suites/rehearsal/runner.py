@@ -26,6 +26,7 @@ from typing import Any
 
 from l7suite import REPO_ROOT
 from suites.rehearsal import standins
+from suites.rehearsal.call_log import CallLog
 
 HERE = Path(__file__).resolve().parent
 STANDINS = HERE / "bin"
@@ -40,7 +41,7 @@ SHRUNK = {"kind_query": 20, "kind_create": 60, "kind_delete": 30, "image_pull": 
           "image_load": 20, "helm_query": 20, "helm_install": 20, "cilium_ready": 10, "adopt_ready": 5,
           "kubectl": 15, "apply": 15, "workloads_ready": 5, "delete": 15, "port_forward": 5, "policy_wait": 2,
           "converge": 2, "flows": 2, "hubble": 0.5, "hubble_connect": 2, "cec_generated": 2, "log_wait": 2,
-          "restart": 5, "child_cleanup": 30}
+          "restart": 5, "restart_warm_up": 0.5, "restart_settle": 0.5, "flows_after_restart": 2, "child_cleanup": 30}
 
 
 def shrunk_timeouts() -> str:
@@ -186,79 +187,6 @@ def _reader(proc: subprocess.Popen[str], sink: list[str]) -> Any:
     thread = threading.Thread(target=pump, daemon=True)
     thread.start()
     return thread
-
-
-@dataclass(frozen=True)
-class Call:
-    """One stand-in call: its start record merged with its end record (None while it ran)."""
-
-    id: str
-    tool: str
-    argv: list[str]
-    start: dict[str, Any]
-    end: dict[str, Any] | None
-    forwarding: dict[str, Any] | None = None
-
-    @property
-    def words(self) -> list[str]:
-        """The command without flags and their values, as the stand-in parsed it."""
-        return list(self.start.get("words", []))
-
-    @property
-    def exit(self) -> int | None:
-        return None if self.end is None else int(self.end["exit"])
-
-    @property
-    def notes(self) -> dict[str, Any]:
-        return (self.end or {}).get("notes", {})
-
-    @property
-    def files(self) -> dict[str, str]:
-        return (self.end or {}).get("files", {})
-
-    @property
-    def time(self) -> float:
-        return float(self.start["time"])
-
-    def __str__(self) -> str:
-        return " ".join(self.argv) + ("" if self.end is None else f"  -> exit {self.exit}")
-
-
-@dataclass
-class CallLog:
-    calls: list[Call]
-
-    @classmethod
-    def read(cls, path: Path) -> CallLog:
-        starts: dict[str, dict[str, Any]] = {}
-        ends: dict[str, dict[str, Any]] = {}
-        forwards: dict[str, dict[str, Any]] = {}
-        order: list[str] = []
-        if path.exists():
-            for line in path.read_text().splitlines():
-                record = json.loads(line)
-                if record["event"] == "start":
-                    starts[record["id"]] = record
-                    order.append(record["id"])
-                elif record["event"] == "end":
-                    ends[record["id"]] = record
-                elif record["event"] == "forwarding":
-                    forwards[record["id"]] = record
-        return cls([Call(i, starts[i]["tool"], starts[i]["argv"], starts[i], ends.get(i), forwards.get(i))
-                    for i in order])
-
-    def of(self, tool: str, *words: str) -> list[Call]:
-        """Calls of `tool` whose non-flag words start with `words` (after the tool name)."""
-        return [c for c in self.calls if c.tool == tool and c.words[:len(words)] == list(words)]
-
-    def kubectl(self, verb: str) -> list[Call]:
-        return [c for c in self.calls if c.tool == "kubectl" and verb in c.words[:1]]
-
-    def unhandled(self) -> list[Call]:
-        return [c for c in self.calls if c.notes.get("unhandled")]
-
-    def pids(self) -> set[int]:
-        return {int(c.start["pid"]) for c in self.calls}
 
 
 def session_processes(session: int) -> list[str]:

@@ -8,7 +8,7 @@ from pathlib import Path
 from suites.envoy.subprocess_pytest import run_pytest
 
 SAMPLE = "suites/report/data/sample_evidence.py"
-SCENARIO = "sample-weighted-split"
+SAMPLE_LABEL = "sample-weighted-split"  # the scenario label of the sample's results (its SCENARIO's name)
 PASSING = "test_split_within_interval"
 FAILING = "test_split_outside_interval"
 CHART = "weighted split (chart)"  # an SVG attachment both checks carry

@@ -3,8 +3,8 @@
 from pathlib import Path
 
 from l7suite.cilium.cec_translation import translate
-from l7suite.envoy.envoy_run import ads_config_source
 from l7suite.envoy.resources import to_dict
+from l7suite.envoy.xds_server import ads_config_source
 from l7suite.manifests import K8sObject, check_object
 
 LISTENER_T = "type.googleapis.com/envoy.config.listener.v3.Listener"

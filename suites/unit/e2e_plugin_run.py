@@ -1,5 +1,6 @@
-"""pytest in a child process on a folder of its own, with the suite's e2e plugin (fixtures.e2e_cluster) and
-nothing else of the repository's configuration: for tests of the e2e fixtures themselves."""
+"""pytest in a child process on a folder of its own, with the suite's e2e plugins (fixtures.e2e_plan and
+fixtures.e2e_cluster) and nothing else of the repository's configuration: for tests of the e2e fixtures
+themselves."""
 
 from __future__ import annotations
 
@@ -9,9 +10,8 @@ from pathlib import Path
 
 from l7suite import REPO_ROOT
 
-PLUGIN = ["-p", "fixtures.manifest_options", "-p", "fixtures.e2e_cluster", "-p", "no:pytest-kind-ng",
-          "-p", "no:cacheprovider",
-          "-p", "no:randomly", "-o", "markers=e2e", "-q"]
+PLUGIN = ["-p", "fixtures.manifest_options", "-p", "fixtures.e2e_plan", "-p", "fixtures.e2e_cluster",
+          "-p", "no:pytest-kind-ng", "-p", "no:cacheprovider", "-p", "no:randomly", "-o", "markers=e2e", "-q"]
 
 
 def run_e2e_plugin(cwd: Path, *args: str, path: str = "", env: dict[str, str] | None = None,

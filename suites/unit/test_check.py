@@ -10,12 +10,14 @@ from types import SimpleNamespace
 import pytest
 from envoy.service.discovery.v3 import discovery_pb2
 
+from l7suite.cilium.cec_translation import translate_configs
 from l7suite.envoy import config_check as check
-from l7suite.envoy.config_check import Report, Row, read_inputs, valid_configs
-from l7suite.envoy.envoy_run import translate_configs
+from l7suite.envoy.check_inputs import read_inputs, valid_configs
+from l7suite.envoy.check_on_envoy import findings
+from l7suite.envoy.check_report import Report, Row
 from l7suite.envoy.resources import CLUSTER, ENDPOINTS, LISTENER, ROUTE
 from l7suite.envoy.verdicts import ACK, Outcome, Verdict
-from l7suite.envoy.xds_server import AdsServer
+from l7suite.envoy.xds_server import AdsServer, ads_config_source
 from suites.unit.cec_builders import eds_cluster, hcm_listener, make
 
 CEC = """\
@@ -109,24 +111,24 @@ def request(type_url, names=(), nonce="", error=""):
 
 def fake_run(configs, answers):
     """A run whose ADS server saw `answers`: (type, requested names, "ACK" | "NACK: text" | None)."""
-    translated = translate_configs(configs, [])
+    translated = translate_configs(configs, [], ads_config_source)
     ads = AdsServer()
     resources = {t: dict(r) for t, r in translated.resources.items()}
     ads.set_resources(resources)
-    states: dict = {}
+    stream = ads.new_stream()
     for type_url, names, answer in answers:
-        ads._on_request(request(type_url, names), states)
-        response = ads._response_if_due(type_url, states[type_url])
+        stream.on_request(request(type_url, names))
+        response = stream.response_if_due(type_url)
         if answer is not None:
             nack = answer.removeprefix("NACK: ") if answer.startswith("NACK") else ""
-            ads._on_request(request(type_url, names, response.nonce, nack), states)
+            stream.on_request(request(type_url, names, response.nonce, nack))
     return SimpleNamespace(translated=translated, ads=ads)
 
 
 def verdicts(run, pending_types=(), inactive=()):
-    findings = check._findings(run, run.ads.nacks(), run.ads.unacknowledged(list(pending_types)), list(inactive))
-    return {c.name: ("NACK" if id(c) in findings.nack else "NO ACK" if id(c) in findings.pending else "ACK",
-                     "\n".join(findings.nack.get(id(c), findings.pending.get(id(c), []))))
+    found = findings(run, run.ads.nacks(), run.ads.unacknowledged(list(pending_types)), list(inactive))
+    return {c.name: ("NACK" if id(c) in found.nack else "NO ACK" if id(c) in found.pending else "ACK",
+                     "\n".join(found.nack.get(id(c), found.pending.get(id(c), []))))
             for c in run.translated.configs()}
 
 

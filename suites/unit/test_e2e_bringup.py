@@ -15,6 +15,7 @@ from l7suite.cluster import tools
 from l7suite.cluster.install import BringUpFailed, ClusterSession
 from l7suite.cluster.plan import RunOptions, build_plan
 from l7suite.cluster.timeouts import Timeouts
+from l7suite.scenarios import starwars
 from suites.unit.e2e_plugin_run import run_e2e_plugin
 
 DATA = Path(__file__).parent / "data"
@@ -91,7 +92,7 @@ def standins(tmp_path, monkeypatch) -> StandIns:
 
 def plan(preload: bool = False):
     options = RunOptions(cilium_version="1.19.3", cluster_name=NAME, envoy_image=ENVOY, preload=preload)
-    return build_plan(options, MANIFESTS_DIR / "cilium", MANIFESTS_DIR, ["starwars"])
+    return build_plan(options, MANIFESTS_DIR / "cilium", MANIFESTS_DIR, [starwars.SCENARIO])
 
 
 def session(timeouts: Timeouts | None = None, run: tools.Runner = tools.run, preload: bool = False) -> ClusterSession:

@@ -49,14 +49,11 @@ def test_get_of_a_missing_object_is_none(tmp_path):
     assert Kube(tmp_path / "kc", Recorder(stdout="")).get("DaemonSet", "kube-system", "cilium-envoy") is None
 
 
-@pytest.mark.parametrize("line, port", [
-    ("Forwarding from 127.0.0.1:40123 -> 9901\n", 40123),
-    ("Forwarding from [::1]:40123 -> 9901\n", None),
-    ("Handling connection for 9901\n", None),
-])
-def test_port_forward_output_gives_the_local_port(line, port):
+def test_port_forward_output_gives_the_local_port():
     # kubectl's lines, as in the lab: "Forwarding from 0.0.0.0:9901 -> 9901" (there with --address 0.0.0.0)
-    assert forwarded_port(line) == port
+    ports = {"Forwarding from 127.0.0.1:40123 -> 9901\n": 40123, "Forwarding from [::1]:40123 -> 9901\n": None,
+             "Handling connection for 9901\n": None}
+    assert {line: forwarded_port(line) for line in ports} == ports
 
 
 def test_scenario_applies_namespace_first_and_deletes_it_last(tmp_path):

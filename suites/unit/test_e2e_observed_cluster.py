@@ -13,11 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.e2e_cluster import OBSERVED, HubbleFlows, relay_of
+from fixtures.e2e_cluster import OBSERVED, relay_of
 from l7suite import REPO_ROOT
 from l7suite.cluster import tools
 from l7suite.cluster.kube import Kube
 from l7suite.cluster.observed import ClusterMismatch, ObservedCilium, check_mode, observe, version_of_image
+from l7suite.hubble.relay_flows import HubbleFlows
 from l7suite.report import environment
 
 DATA = Path(__file__).parent / "data"

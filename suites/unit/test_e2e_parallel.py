@@ -8,6 +8,7 @@ import multiprocessing
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from l7suite.cluster.nodes import PodNotFound, pod_of_deployment
 from l7suite.cluster.plan import RunOptions, build_plan, render_plan
 from l7suite.cluster.shared_cluster import SharedClusterFailed, attempted, read_state, shared_kubeconfig
 from l7suite.manifests import load_manifest_set
+from l7suite.scenarios import all_scenarios, proxy_redirect
 
 
 def _worker(state_dir: str, counter: str, out: multiprocessing.Queue) -> None:
@@ -80,20 +82,29 @@ def test_plan_lists_every_e2e_scenario_with_its_notes():
     done = subprocess.run([sys.executable, "-m", "pytest", "suites/e2e", "--plan", "-p", "no:randomly"],
                           cwd=REPO_ROOT, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
-    scenarios = done.stdout.split("scenarios:\n", 1)[1]
-    for name in ("starwars", "weighted-lb", "circuit-breaker", "grpc-lb-annotations", "proxy-redirect"):
-        assert f"  {name}: namespaces" in scenarios
-    for module in ("test_daemonset_resilience", "test_grpc_lb", "test_circuit_breaker", "test_proxy_redirect",
-                   "test_weighted_lb"):
-        assert f"    {module}: " in scenarios
-    assert "test_daemonset_resilience: disruptive, runs alone" in scenarios
-    assert "filled at run time: PROXY_ADDRESS" in scenarios
+    blocks: dict[str, list[str]] = {}  # scenario -> its lines (the name's line first)
+    for line in done.stdout.split("\nscenarios:\n", 1)[1].splitlines():
+        if line.startswith("  ") and not line.startswith("    "):
+            blocks[line.split(":", 1)[0].strip()] = []
+        if blocks and line.startswith("  "):
+            blocks[list(blocks)[-1]].append(line)
+    e2e = [s for s in all_scenarios() if "e2e" in s.tiers]
+    assert sorted(blocks) == sorted(s.name for s in e2e)
+    assert {"starwars", "weighted-lb", "circuit-breaker", "grpc-lb", "proxy-redirect", "resilience"} <= set(blocks)
+    for s in e2e:
+        block = blocks[s.name]
+        assert block[0].startswith(f"  {s.name}: namespaces ") and f"    manifests/{s.e2e_folder}/" in block
+        notes = [f"    {note}" for note in (*s.plan_notes, *s.needs.lines("e2e"))]
+        assert block[len(block) - len(notes):] == notes, block
+    assert "    disruptive: runs alone (`-m disruptive`)" in blocks["resilience"]
+    assert "    filled at run time: PROXY_ADDRESS" in blocks["proxy-redirect"]
 
 
 def test_plan_keeps_placeholders_visible():
-    plan = build_plan(RunOptions(cilium_version="1.19.3"), MANIFESTS_DIR / "cilium", MANIFESTS_DIR,
-                      ["proxy-redirect"], {"proxy-redirect": ["note"]})
-    assert plan.scenarios[0].variables == ("PROXY_ADDRESS",) and plan.scenarios[0].notes == ("note",)
+    declared = replace(proxy_redirect.SCENARIO, plan_notes=("note",))
+    plan = build_plan(RunOptions(cilium_version="1.19.3"), MANIFESTS_DIR / "cilium", MANIFESTS_DIR, [declared])
+    assert plan.scenarios[0].variables == ("PROXY_ADDRESS",)
+    assert plan.scenarios[0].notes == ("note", *proxy_redirect.SCENARIO.needs.lines("e2e"))
     assert "    note" in render_plan(plan)
 
 

@@ -13,6 +13,7 @@ from l7suite import MANIFESTS_DIR, REPO_ROOT
 from l7suite.cluster.helm_values import helm_values, merge
 from l7suite.cluster.kindconfig import kind_config
 from l7suite.cluster.plan import RunOptions, build_plan, render_plan
+from l7suite.scenarios import starwars
 from suites.unit.e2e_plugin_run import run_e2e_plugin
 
 VALUES_DIR = MANIFESTS_DIR / "cilium"
@@ -54,7 +55,7 @@ def test_envoy_image_override_and_preload_without_digests():
 
 def test_plan_lists_images_to_preload_including_the_scenario_images():
     options = RunOptions(cilium_version="1.19.3", envoy_image="quay.io/cilium/cilium-envoy:v1.36.6-x", preload=True)
-    plan = build_plan(options, VALUES_DIR, MANIFESTS_DIR, ["starwars"])
+    plan = build_plan(options, VALUES_DIR, MANIFESTS_DIR, [starwars.SCENARIO])
     assert plan.preload_images == [
         "quay.io/cilium/cilium:v1.19.3", "quay.io/cilium/operator-generic:v1.19.3",
         "quay.io/cilium/hubble-relay:v1.19.3", "quay.io/cilium/cilium-envoy:v1.36.6-x",
@@ -99,7 +100,8 @@ def _pytest(tmp_path, *args: str) -> subprocess.CompletedProcess:
 def test_the_run_preloads_the_images_its_plan_prints(tmp_path):
     # one plan object: the run's `e2e_plan` is the plan `--plan` prints for the same options and tests
     (tmp_path / "test_module.py").write_text(
-        "import json, os\nimport pytest\n\nSCENARIO = 'weighted-lb'\npytestmark = pytest.mark.e2e\n\n"
+        "import json, os\nimport pytest\nfrom l7suite.scenarios import weighted_lb\n\n"
+        "SCENARIO = weighted_lb.SCENARIO\npytestmark = pytest.mark.e2e\n\n"
         "def test_records_the_plan(e2e_plan):\n"
         "    with open(os.environ['L7_OUT'], 'w') as out:\n"
         "        json.dump(e2e_plan.preload_images, out)\n")

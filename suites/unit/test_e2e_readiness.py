@@ -15,8 +15,7 @@ from l7suite.cluster.readiness import (
     NotReady,
     Readiness,
     cilium_components,
-    daemonset_readiness,
-    deployment_readiness,
+    readiness,
     wait_ready,
 )
 
@@ -30,7 +29,7 @@ def recorded(name: str) -> dict:
 
 
 def test_rolled_out_daemonset_is_ready():
-    assert daemonset_readiness(DS, recorded("k8s_daemonset_kube_proxy_ready.json")) == Readiness(
+    assert readiness(DS, recorded("k8s_daemonset_kube_proxy_ready.json")) == Readiness(
         DS, True, "desired 1, updated 1, ready 1, available 1")
 
 
@@ -50,27 +49,27 @@ def test_daemonset_mid_rollout_is_not_ready(change, detail):
     obj = copy.deepcopy(recorded("k8s_daemonset_kube_proxy_ready.json"))
     for part, values in change.items():
         obj[part].update(values)
-    assert daemonset_readiness(DS, obj) == Readiness(DS, False, detail)
+    assert readiness(DS, obj) == Readiness(DS, False, detail)
 
 
 def test_rolled_out_deployment_is_ready():
-    assert deployment_readiness(DEPLOY, recorded("k8s_deployment_metrics_server_ready.json")).ready
+    assert readiness(DEPLOY, recorded("k8s_deployment_metrics_server_ready.json")).ready
 
 
 def test_deployment_the_controller_has_not_seen_is_not_ready():
     mongo = Component("Deployment", "soajs", "mongo")
-    assert deployment_readiness(mongo, recorded("k8s_deployment_mongo_unobserved.json")) == Readiness(
+    assert readiness(mongo, recorded("k8s_deployment_mongo_unobserved.json")) == Readiness(
         mongo, False, "controller has not seen generation 1 yet (observed 0)")
 
 
 def test_scaled_deployment_waits_for_new_replicas():
     obj = recorded("k8s_deployment_metrics_server_ready.json")
     obj["spec"]["replicas"] = 2
-    assert deployment_readiness(DEPLOY, obj) == Readiness(DEPLOY, False, "replicas 2, updated 1, ready 1, available 1")
+    assert readiness(DEPLOY, obj) == Readiness(DEPLOY, False, "replicas 2, updated 1, ready 1, available 1")
 
 
 def test_missing_object_is_not_ready():
-    assert deployment_readiness(DEPLOY, None) == Readiness(DEPLOY, False, "not found")
+    assert readiness(DEPLOY, None) == Readiness(DEPLOY, False, "not found")
 
 
 def test_components_depend_on_envoy_mode():
@@ -154,7 +153,7 @@ def test_an_api_that_never_answers_names_what_is_pending_and_the_last_error():
     with pytest.raises(NotReady) as failed:
         wait_ready(get, [DS, DEPLOY], timeout=0.3, interval=0.05)
     lines = str(failed.value).splitlines()
-    assert lines[0] == "not ready after 0s:"
+    assert lines[0] == "not ready after 0.3s:"
     assert lines[1] == "  deployment/metrics-server (kube-system): never read"
     assert lines[2].startswith("  last API error (retried until the deadline): `kubectl get deployment` exited 1: "
                                "The connection to the server 127.0.0.1:6443 was refused")

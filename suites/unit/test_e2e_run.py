@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from l7suite import REPO_ROOT
-from l7suite.cluster.e2e_run import cleanup, run_step, steps
+from l7suite.cluster.e2e_run import run_step
+from l7suite.cluster.e2e_steps import cleanup, steps
 from l7suite.cluster.timeouts import Timeouts
 
 RESULTS = ["--alluredir", "reports/e2e/allure-results", "--clean-alluredir"]
@@ -105,6 +106,9 @@ def test_an_interrupted_step_tears_down_before_the_runner_goes_on(tmp_path):
         "signal.signal(signal.SIGINT, stop)\n"
         "time.sleep(30)\n")
     handlers = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    # Python's own handler for this in-process Ctrl-C: the session's (fixtures/interrupted_tests.py) would
+    # take it for the user's and end the session after this test
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
     def interrupt_when_started() -> None:
         deadline = time.monotonic() + 10

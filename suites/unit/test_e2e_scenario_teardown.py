@@ -54,8 +54,9 @@ def evidence():
 
 MODULE = '''
 import pytest
+from l7suite.scenarios import starwars
 
-SCENARIO = "starwars"
+SCENARIO = starwars.SCENARIO
 pytestmark = pytest.mark.e2e
 
 

@@ -15,6 +15,7 @@ import pytest
 
 import suites.e2e.test_daemonset_resilience as resilience
 from l7suite.cluster import tools
+from l7suite.cluster.timeouts import Timeouts
 from l7suite.manifests import available_scenarios, load_manifest_set
 from l7suite.traffic.pod_probes import ExecResult
 from l7suite.traffic.pod_probes.curl import STATUS_MARKER, CurlRequest
@@ -116,7 +117,7 @@ class FakeKube:
 
     def __init__(self, loop_stdout: str):
         self.loop_stdout = loop_stdout
-        self.timeouts = SimpleNamespace(converge=60.0)
+        self.timeouts = Timeouts()  # the defaults; the waits themselves are patched out
         self.kubectl_calls: list[list[str]] = []
         self.scripts: list[str] = []
 

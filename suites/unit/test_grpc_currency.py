@@ -1,8 +1,9 @@
 """The currencyservice stand-in and its generated gRPC code (no Envoy)."""
 
 from l7suite.protos import hipstershop_pb2
-from l7suite.standins.currency_service import CURRENCIES, METHOD, CurrencyBackend, call_once, run_calls
-from l7suite.standins.registry import STANDINS, image_repository
+from l7suite.standins.currency_service import CURRENCIES, METHOD, CurrencyBackend
+from l7suite.standins.registry import image_repository, standins
+from l7suite.traffic.currency_calls import call_once, run_calls
 
 
 def test_proto_keeps_the_upstream_names():
@@ -16,7 +17,7 @@ def test_proto_keeps_the_upstream_names():
 
 def test_lab_image_is_played_by_the_currency_standin():
     image = "gcr.io/google-samples/microservices-demo/currencyservice:v0.10.0"
-    assert STANDINS[image_repository(image)] is CurrencyBackend
+    assert standins()[image_repository(image)] is CurrencyBackend
 
 
 def test_standin_answers_the_labs_currency_list_and_names_itself():

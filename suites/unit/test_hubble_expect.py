@@ -65,7 +65,7 @@ def test_wait_gives_up_at_the_deadline_and_raises_the_listing():
 
     with pytest.raises(FlowsNotSeen) as failure:
         wait_for_flows(fetch, [XWING_DENIED], timeout=0.3, interval=0.1)
-    assert "flows not seen within 0s: xwing denied" in str(failure.value) and 2 <= len(calls) <= 5
+    assert "flows not seen within 0.3s: xwing denied" in str(failure.value) and 2 <= len(calls) <= 5
 
 
 def test_wait_returns_once_a_later_fetch_has_the_flow():

@@ -7,7 +7,7 @@ import pytest
 
 from l7suite import MANIFESTS_DIR
 from l7suite.cilium.cec_translation import translate
-from l7suite.envoy.envoy_run import ads_config_source
+from l7suite.envoy.xds_server import ads_config_source
 from l7suite.manifests import ManifestError, load_manifest_set
 
 
@@ -26,46 +26,36 @@ def edit(root: Path, file: str, old: str, new: str) -> Path:
     return path
 
 
+def load(root: Path):
+    load_manifest_set("circuit-breaker", root)
+
+
 def translate_all(root: Path):
     for config in load_manifest_set("circuit-breaker", root).envoy_configs():
         translate(config, ads_config_source)
 
 
-def test_invalid_yaml_names_file_and_line(variant):
-    path = edit(variant, "ccec.yaml", "  services:\n", "  services: [\n")
-    with pytest.raises(ManifestError) as info:
-        load_manifest_set("circuit-breaker", variant)
-    assert str(path) in str(info.value) and "not valid YAML: line" in str(info.value)
+# One edit of ccec.yaml each: (old, new), what reads it (loading, or translating as the agent does), and
+# what the error must name besides the file.
+BROKEN_CCEC = [
+    pytest.param("  services:\n", "  services: [\n", load, ["not valid YAML: line"], id="invalid-yaml-line"),
+    pytest.param("    name: envoy-lb-listener\n", "", load, ["spec.resources[0].name", "required"],
+                 id="missing-required-field"),
+    pytest.param("max_pending_requests: 1", "max_pending_requestz: 1", translate_all,
+                 ["spec.resources[2]", "max_pending_requestz"], id="field-envoy-does-not-have"),
+    pytest.param("envoy.config.cluster.v3.Cluster", "envoy.config.cluster.v3.Clustr", translate_all,
+                 ["envoy.config.cluster.v3.Clustr"], id="unknown-type"),
+    pytest.param("connect_timeout: 5s", "connect_timeout: ${TIMEOUT}", load, ["TIMEOUT"], id="unfilled-placeholder"),
+]
 
 
-def test_missing_required_field_is_named(variant):
-    edit(variant, "ccec.yaml", "    name: envoy-lb-listener\n", "")
+@pytest.mark.parametrize("old, new, read, named", BROKEN_CCEC)
+def test_a_broken_config_is_named_by_file_and_field(variant, old, new, read, named):
+    path = edit(variant, "ccec.yaml", old, new)
     with pytest.raises(ManifestError) as info:
-        load_manifest_set("circuit-breaker", variant)
+        read(variant)
     message = str(info.value)
-    assert "ccec.yaml" in message and "spec.resources[0].name" in message and "required" in message
-
-
-def test_field_that_envoy_does_not_have_is_named(variant):
-    edit(variant, "ccec.yaml", "max_pending_requests: 1", "max_pending_requestz: 1")
-    with pytest.raises(ManifestError) as info:
-        translate_all(variant)
-    message = str(info.value)
-    assert "ccec.yaml" in message and "spec.resources[2]" in message and "max_pending_requestz" in message
-
-
-def test_unknown_type_is_named(variant):
-    edit(variant, "ccec.yaml", "envoy.config.cluster.v3.Cluster", "envoy.config.cluster.v3.Clustr")
-    with pytest.raises(ManifestError) as info:
-        translate_all(variant)
-    assert "envoy.config.cluster.v3.Clustr" in str(info.value) and "ccec.yaml" in str(info.value)
-
-
-def test_unfilled_placeholder_is_named(variant):
-    edit(variant, "ccec.yaml", "connect_timeout: 5s", "connect_timeout: ${TIMEOUT}")
-    with pytest.raises(ManifestError) as info:
-        load_manifest_set("circuit-breaker", variant)
-    assert "TIMEOUT" in str(info.value) and "ccec.yaml" in str(info.value)
+    assert str(path) in message and all(text in message for text in named), message
 
 
 def test_service_without_pods_is_named(variant):

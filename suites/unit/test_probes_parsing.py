@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-import threading
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
+from l7suite.standins.http_servers import HttpBackend
 from l7suite.traffic.pod_probes import ExecResult
 from l7suite.traffic.pod_probes.batch import batch, batch_script, parse_batch
 from l7suite.traffic.pod_probes.curl import CURL_TIMED_OUT, CurlRequest, CurlResult, curl, parse_curl
@@ -37,31 +36,22 @@ def test_curl_argv_carries_method_timeout_and_url():
     assert argv[:6] == ["curl", "-s", "-X", "PUT", "--max-time", "2"] and argv[-1].endswith("/v1/exhaust-port")
 
 
-class _Answer(BaseHTTPRequestHandler):
+class _Deathstar(HttpBackend):
     """403 'Access denied' for /deny (as Envoy answers an L7 policy denial), 200 JSON otherwise."""
 
-    disable_nagle_algorithm = True
-
-    def do_GET(self):  # noqa: N802
-        denied = self.path == "/deny"
-        body = b"Access denied\r\n" if denied else json.dumps({"hostname": "deathstar-1"}).encode() + b"\n"
-        self.send_response(403 if denied else 200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
+    def respond(self, method, path, headers, body):
+        if path == "/deny":
+            return 403, "text/plain", b"Access denied\r\n"
+        return 200, "application/json", json.dumps({"hostname": self.name}).encode() + b"\n"
 
 
 @pytest.fixture
 def local_server():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Answer)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    server = _Deathstar("deathstar-1").start()
+    try:
+        yield f"http://{server.address}"
+    finally:
+        server.stop()
 
 
 def local_exec(namespace, pod, argv, timeout):

@@ -5,12 +5,12 @@ from pathlib import Path
 
 import pytest
 
-from l7suite.cilium.cec_translation import ORIGINAL_DST, policy_listeners
-from l7suite.cilium.cec_updates import stage_configs, translate_update
+from l7suite.cilium.nft_rules import nft_ruleset
+from l7suite.cilium.policy_listeners import ORIGINAL_DST, fqdn_matches, fqdn_redirects, policy_listeners
 from l7suite.envoy.envoy_run import EnvoyRun, translate_scenario
 from l7suite.envoy.resources import LISTENER, ROUTE, to_dict
 from l7suite.manifests import load_manifest_set
-from l7suite.scenarios.proxy_redirect import PROXY_ADDRESS, WORLD, fqdn_matches, nft_ruleset, policy_redirects
+from l7suite.scenarios.proxy_redirect import PROXY_ADDRESS, WORLD
 
 
 @pytest.fixture
@@ -42,13 +42,15 @@ def test_listeners_no_policy_names_are_left_alone():
     ("*.github.com", "api.github.com", True), ("*.github.com", "github.com", False),
     ("*.github.com", "a.b.github.com", False), ("*", "google.com", True), ("google.com", "google.com", True),
     ("*.github.com", "api.github.com.evil.org", False),
+    ("allowed-*.proxy.svc.cluster.local", "allowed-web.proxy.svc.cluster.local", True),
+    ("allowed-*.proxy.svc.cluster.local", "denied-web.proxy.svc.cluster.local", False),
 ])
 def test_fqdn_patterns(pattern, name, matches):
     assert fqdn_matches(pattern, name) is matches
 
 
 def test_policy_becomes_a_redirect_of_github_on_80_and_443(proxy_scenario):
-    (redirect,) = policy_redirects(proxy_scenario)
+    (redirect,) = fqdn_redirects(proxy_scenario)
     assert (redirect.listener, redirect.ports, redirect.names(WORLD)) == (
         "proxy/proxy-envoy/proxy-listener", (80, 443), ["api.github.com"])
     rules = nft_ruleset("192.0.2.10", [(["203.0.113.10"], (80, 443), 15000)], sorted(WORLD.values()))
@@ -59,7 +61,7 @@ def test_policy_becomes_a_redirect_of_github_on_80_and_443(proxy_scenario):
 def test_live_update_keeps_the_listener_and_changes_only_the_route(tmp_path):
     run = EnvoyRun(load_manifest_set("weighted-lb"), Path("/nonexistent/envoy"), tmp_path)
     run.translated = translate_scenario(run.scenario)
-    update = translate_update(run, stage_configs(run, "split-50-50"))
+    update = run.stage_update("split-50-50")
     name = "exam/deathstar-lb/lb-listener"
     assert update.listener_ports == run.translated.listener_ports
     assert update.resources[LISTENER][name] == run.translated.resources[LISTENER][name]

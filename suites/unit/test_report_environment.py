@@ -9,7 +9,7 @@ from fixtures import reporting
 from l7suite.report import environment, names
 from l7suite.report.environment import RunInfo
 from l7suite.report.results import read_results
-from suites.report.sample_run import FAILING, PASSING, SCENARIO, make_run
+from suites.report.sample_run import FAILING, PASSING, SAMPLE_LABEL, make_run
 
 
 def parse_properties(text: str) -> dict[str, str]:
@@ -64,7 +64,7 @@ def test_each_result_has_tier_scenario_check_and_version_parameters(sample):
     results = {r.check: r for r in read_results(sample)}
     assert set(results) == {PASSING, FAILING}
     assert {c: (r.status, r.tier, r.scenario) for c, r in results.items()} == {
-        PASSING: ("passed", "report", SCENARIO), FAILING: ("failed", "report", SCENARIO)}
+        PASSING: ("passed", "report", SAMPLE_LABEL), FAILING: ("failed", "report", SAMPLE_LABEL)}
     assert results[PASSING].parameters == {
         names.CILIUM_VERSION: "1.18.9", names.CILIUM_ENVOY_IMAGE: EMBEDDED,
         names.ENVOY_VERSION: "unknown (not recorded)", names.ENVOY_MODE: "embedded"}
@@ -96,12 +96,9 @@ def test_facts_an_xdist_worker_recorded_reach_the_controller_that_writes_the_run
     worker = SimpleNamespace(stash=pytest.Stash())
     worker.stash[reporting.RECORDED] = dict(facts)
     item = SimpleNamespace(config=worker, user_properties=[("other", "kept")])
-    wrapper = reporting.pytest_runtest_makereport(item, None)
-    next(wrapper)
+    reporting.pytest_runtest_makereport(item, None)  # before pytest makes the report from the item
     report = pytest.TestReport("suites/e2e/test_x.py::test_a", ("suites/e2e/test_x.py", 1, "test_a"), {},
                                "passed", None, "call", user_properties=item.user_properties)
-    with pytest.raises(StopIteration):
-        wrapper.send(report)
     controller = SimpleNamespace(stash=pytest.Stash())
     controller.stash[reporting.RECORDED] = {}
     monkeypatch.setattr(reporting, "_CONFIG", controller)

@@ -10,7 +10,7 @@ import pytest
 
 from l7suite import REPO_ROOT
 from l7suite.report.matrix import REPORT_FILE, write_matrix
-from suites.report.sample_run import FAILING, SCENARIO, make_run
+from suites.report.sample_run import FAILING, SAMPLE_LABEL, make_run
 
 IMAGE_A = "quay.io/cilium/cilium-envoy:v1.34.4"
 IMAGE_B = "quay.io/cilium/cilium-envoy:v1.36.6"
@@ -69,7 +69,7 @@ def test_cells_show_the_newest_verdict_per_combination_and_link_its_report(night
     table.feed(out.read_text())
     header, *rows = table.rows
     assert [c["text"].strip() for c in header] == ["Cilium version", "cilium-envoy image", "Envoy version",
-                                                   "Envoy mode", SCENARIO]
+                                                   "Envoy mode", SAMPLE_LABEL]
     cells = {(row[0]["text"], row[1]["text"], row[3]["text"]): row[4] for row in rows}
     assert {k: (c["class"], c["href"]) for k, c in cells.items()} == {
         ("1.18.9", IMAGE_A, "daemonset"): ("pass", os.path.relpath(nightly / "02-new" / REPORT_FILE, tmp_path)),

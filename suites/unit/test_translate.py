@@ -5,9 +5,11 @@ from pathlib import Path
 
 import pytest
 
-from l7suite.cilium.cec_translation import ORIGINAL_DST, policy_listeners, qualify, translate
-from l7suite.envoy.envoy_run import ads_config_source, translate_configs
+from l7suite.cilium.cec_translation import translate, translate_configs
+from l7suite.cilium.policy_listeners import ORIGINAL_DST, policy_listeners
+from l7suite.cilium.qualified_names import qualify
 from l7suite.envoy.resources import CLUSTER, ENDPOINTS, LISTENER, ROUTE, SECRET
+from l7suite.envoy.xds_server import ads_config_source
 from l7suite.manifests import K8sObject, ManifestError, load_manifest_set
 from suites.unit.cec_builders import (
     ADS_SOURCE,
@@ -314,9 +316,9 @@ def test_configs_may_share_an_identical_service_cluster_but_not_a_different_one(
     one = make([eds_cluster("shop/web")], name="one")
     same = make([eds_cluster("shop/web")], name="two")
     other = make([eds_cluster("shop/web", connect_timeout="9s")], name="three")
-    assert set(translate_configs([one, same], []).resources[CLUSTER]) == {"shop/web"}
+    assert set(translate_configs([one, same], [], ads_config_source).resources[CLUSTER]) == {"shop/web"}
     with pytest.raises(ManifestError, match="also defined, differently"):
-        translate_configs([one, other], [])
+        translate_configs([one, other], [], ads_config_source)
 
 
 def policy(kind="CiliumNetworkPolicy", namespace="shop", config_kind="CiliumEnvoyConfig", listener="front"):
@@ -335,7 +337,7 @@ def test_policy_listener_references_are_qualified_like_the_agent_does():
 
 
 def test_a_listener_a_policy_redirects_to_gets_the_original_destination_back():
-    out = translate_configs([make([hcm_listener()])], [policy()])
+    out = translate_configs([make([hcm_listener()])], [policy()], ads_config_source)
     assert [f["name"] for f in resource(out, LISTENER, "shop/cfg/front")["listener_filters"]] == [ORIGINAL_DST]
 
 

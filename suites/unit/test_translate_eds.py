@@ -4,16 +4,19 @@ pkg/ciliumenvoyconfig/controller.go computeLoadAssignments, testdata/backendserv
 
 from pathlib import Path
 
+from l7suite.cilium.cec_translation import translate_configs
 from l7suite.cilium.eds_names import ANY_PORT, Published, explain_unserved, port_matches, published_names
-from l7suite.envoy.envoy_run import EnvoyRun, translate_configs
+from l7suite.envoy.envoy_run import EnvoyRun
 from l7suite.envoy.resources import ENDPOINTS, message_class, to_dict
+from l7suite.envoy.xds_server import ads_config_source
 from l7suite.manifests import K8sObject, ManifestSet
-from l7suite.standins.registry import STANDINS
+from l7suite.standins.registry import standins
 from suites.unit.cec_builders import eds_cluster, hcm_listener, make
 
 
 def refs(spec, namespace="shop", name="cfg"):
-    return translate_configs([make([hcm_listener()], namespace=namespace, name=name, spec=spec)], []).services
+    return translate_configs([make([hcm_listener()], namespace=namespace, name=name, spec=spec)], [],
+                             ads_config_source).services
 
 
 def test_a_service_without_port_filter_is_published_as_ns_svc_and_ns_svc_any_port():
@@ -64,7 +67,7 @@ def served_endpoints(objects, tmp_path) -> dict[str, dict]:
     """What the envoy tier serves over EDS for these objects, without stand-in pods (as `l7suite check`)."""
     scenario = ManifestSet("test", tmp_path, objects)
     run = EnvoyRun(scenario, Path("/nonexistent/envoy"), tmp_path, start_backends=False)
-    run.apply(translate_configs(scenario.envoy_configs(), objects))
+    run.apply(translate_configs(scenario.envoy_configs(), objects, ads_config_source))
     out = {}
     for name, packed in run.ads._resources.get(ENDPOINTS, {}).items():
         cla = message_class("envoy.config.endpoint.v3.ClusterLoadAssignment")()
@@ -109,7 +112,7 @@ class FakePod:
 
 
 def test_a_port_qualified_name_gets_the_stand_ins_of_the_services_pods(tmp_path, monkeypatch):
-    monkeypatch.setitem(STANDINS, "example.com/fake", FakePod)
+    monkeypatch.setitem(standins(), "example.com/fake", FakePod)
     deployment = K8sObject({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "echo",
                                                                                       "namespace": "shop"},
                             "spec": {"replicas": 2, "template": {"metadata": {"labels": {"app": "echo"}}, "spec": {
@@ -121,7 +124,7 @@ def test_a_port_qualified_name_gets_the_stand_ins_of_the_services_pods(tmp_path,
     scenario = ManifestSet("test", tmp_path, [config, svc, deployment])
     run = EnvoyRun(scenario, Path("/nonexistent/envoy"), tmp_path)
     try:
-        run.apply(translate_configs([config], scenario.objects))
+        run.apply(translate_configs([config], scenario.objects, ads_config_source))
         packed = run.ads._resources[ENDPOINTS]
         assert set(packed) == {"shop/echo:8080"}
         cla = message_class("envoy.config.endpoint.v3.ClusterLoadAssignment")()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from l7suite.traffic.answering_pods import deployment_of
 from l7suite.traffic.pod_probes import Exec
 from l7suite.traffic.pod_probes.batch import BatchResult, batch, batch_script
 from l7suite.traffic.pod_probes.curl import CurlRequest
@@ -25,4 +26,4 @@ def hostname_batch(run: Exec, namespace: str, pod: str, request: CurlRequest, co
 
 def groups(result: BatchResult) -> dict[str, int]:
     """Answers per Deployment: the hostname's part before the first `-` (the lab's `cut -d'-' -f1`)."""
-    return dict(Counter(r.body.split("-")[0] for r in result.records if r.status == 200 and r.body))
+    return dict(Counter(deployment_of(r.body) for r in result.records if r.status == 200 and r.body))

@@ -1,11 +1,14 @@
-"""Run by test_hygiene.py in a child pytest: starts a scenario, reports what it holds, then ends as told."""
+"""Run by test_hygiene.py in a child pytest: starts a scenario's manifests (the folder SUITE_SELF_CHECKS
+declares), reports what it holds, then ends as told."""
 
 import json
 import os
 import time
 from pathlib import Path
 
-SCENARIO = "weighted-lb"
+from l7suite.scenarios import SUITE_SELF_CHECKS
+
+SCENARIO = SUITE_SELF_CHECKS
 
 
 def test_probe(envoy_run):

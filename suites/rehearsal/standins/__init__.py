@@ -35,7 +35,8 @@ from suites.rehearsal.standins.core import SOCKET, Call, Exit, Unhandled
 from suites.rehearsal.standins.docker import docker
 from suites.rehearsal.standins.helm import helm
 from suites.rehearsal.standins.kind import kind
-from suites.rehearsal.standins.kubectl import PortForward, kubectl
+from suites.rehearsal.standins.kubectl import kubectl
+from suites.rehearsal.standins.kubectl_pods import PortForward
 
 TOOLS: dict[str, Callable[[Call, list[str]], int]] = {"kubectl": kubectl, "kind": kind, "helm": helm,
                                                      "docker": docker}

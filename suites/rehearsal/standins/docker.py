@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from l7suite.cluster.e2e_run import option_value as flag  # `--name VALUE` or `--name=VALUE`
+from l7suite.cluster.e2e_steps import option_value as flag  # `--name VALUE` or `--name=VALUE`
 from suites.rehearsal.standins.core import Call, Unhandled, next_seq, positionals, state, suffix
 
 HOST_PLATFORM = "linux/amd64"

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from l7suite.cluster.e2e_run import option_value as flag  # `--name VALUE` or `--name=VALUE`
+from l7suite.cluster.e2e_steps import option_value as flag  # `--name VALUE` or `--name=VALUE`
 from suites.rehearsal.standins.cluster import Cluster, cluster_of, system_object
 from suites.rehearsal.standins.core import UNIT_DATA, Call, Unhandled, failures, load_data, state
 

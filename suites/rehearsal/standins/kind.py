@@ -7,7 +7,7 @@ import json
 import time
 from pathlib import Path
 
-from l7suite.cluster.e2e_run import option_value as flag  # `--name VALUE` or `--name=VALUE`
+from l7suite.cluster.e2e_steps import option_value as flag  # `--name VALUE` or `--name=VALUE`
 from suites.rehearsal.standins.cluster import Cluster, kubeconfig_text, system_object
 from suites.rehearsal.standins.core import Call, Unhandled, load_data, next_seq, positionals, state
 from suites.rehearsal.standins.docker import HOST_PLATFORM

@@ -6,7 +6,11 @@ import os
 
 import pytest
 
-SCENARIO = "sample-weighted-split"
+from l7suite.scenarios import Scenario
+
+SCENARIO = Scenario(name="sample-weighted-split", title="A sample run for the report tests (not a scenario)",
+                    description="One passing and one failing check, each with evidence.", tiers=("envoy",),
+                    suite_check=True)
 pytestmark = pytest.mark.skipif(os.environ.get("L7SUITE_SAMPLE") == "skip", reason="asked to skip (L7SUITE_SAMPLE)")
 
 
