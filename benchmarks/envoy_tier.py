@@ -14,7 +14,8 @@ fixtures/xdist_schedule.py makes them) and prints:
 - the load client's requests per second as the tier's tests report them (terminal summary sections
   "... req/s");
 - with `--repeat N`: the median, min and max wall time, and how many runs had any failure;
-- for a run with a failure: its failure lines, and where its whole output was saved.
+- for a run with a failure: its failure lines, and where its whole output and its Allure results (the
+  failures' evidence: Envoy logs, xDS history, config_dump) were saved.
 
     python benchmarks/envoy_tier.py                 # every version of matrix.yaml, once (+ one 1-version run)
     python benchmarks/envoy_tier.py --repeat 10     # the median of 10 runs (issue 13's target: <= 20 s)
@@ -33,6 +34,7 @@ import argparse
 import os
 import re
 import resource
+import shutil
 import signal
 import statistics
 import subprocess
@@ -103,11 +105,11 @@ def junit_key(nodeid: str) -> tuple[str, str]:
 
 def run_tier(versions: list[str], workers: str, extra: list[str], log_dir: Path, label: str) -> Run:
     with tempfile.TemporaryDirectory() as tmp:
-        junit = Path(tmp) / "junit.xml"
+        junit, results = Path(tmp) / "junit.xml", Path(tmp) / "allure-results"
         cmd = [sys.executable, "-m", "pytest", "suites/envoy", "-v", "-p", "no:pytest_kind", "-p",
                "no:cacheprovider", "-p", "benchmarks.cpu_per_test",
                "--envoy-version", ",".join(versions), "-n", workers, "--dist", "loadscope",
-               "--alluredir", str(Path(tmp) / "allure-results"), "--clean-alluredir",
+               "--alluredir", str(results), "--clean-alluredir",
                f"--junitxml={junit}", "-o", "junit_duration_report=total", *extra]
         env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}  # as tox.ini's [testenv] sets it
         busy_before, cpu_before = machine_busy(), children_cpu()
@@ -129,6 +131,8 @@ def run_tier(versions: list[str], workers: str, extra: list[str], log_dir: Path,
                 cpu_times[module][column] += sum(float(p.get("value", 0)) for p in case.iter("property")
                                                  if p.get("name") == "cpu_s")
                 per_test[(case.get("classname", ""), case.get("name", ""))] = seconds
+        if done.returncode != 0 and results.is_dir():  # the failures' evidence: Envoy logs, xDS history, ...
+            shutil.copytree(results, log_dir / f"{label}-allure-results", dirs_exist_ok=True)
     lines = done.stdout.splitlines()
     by_worker: dict[str, set[str]] = defaultdict(set)
     busy: dict[str, float] = defaultdict(float)
@@ -149,7 +153,8 @@ def run_tier(versions: list[str], workers: str, extra: list[str], log_dir: Path,
         log.write_text(done.stdout + "\n--- stderr ---\n" + done.stderr)
         failures = [line for line in lines if FAILURE_LINE.match(line)][:60]
         tail = "\n".join(failures or lines[-25:] + done.stderr.splitlines()[-10:])
-        print(f"    pytest exited {done.returncode} (whole output: {log}):\n{tail}", file=sys.stderr)
+        print(f"    pytest exited {done.returncode} (whole output: {log}; evidence: {label}-allure-results "
+              f"next to it):\n{tail}", file=sys.stderr)
     return Run(wall, done.returncode != 0, summary, cpu, others, {m: dict(v) for m, v in times.items()},
                {m: dict(v) for m, v in cpu_times.items()}, dict(busy), dict(by_worker), rps)
 

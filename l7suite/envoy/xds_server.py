@@ -25,8 +25,9 @@ from l7suite.envoy.xds_events import Settlement, XdsEvent, XdsNack, XdsPending
 
 _WAKE = object()  # queued to a stream when the snapshot changed
 WILDCARD = (CLUSTER, LISTENER)  # types Envoy subscribes to as a whole; it asks for the others by name
-# Envoy's default ConfigSource.initial_fetch_timeout (config_source.proto): how long a starting Envoy's cluster
-# waits for the endpoints it asked for. Until every cluster has them (or this passes) Envoy asks for no listener.
+# How long a starting Envoy's cluster waits at least for the endpoints it asked for, and so how long Envoy asks
+# for no listener, when nobody serves them: Envoy's default ConfigSource.initial_fetch_timeout
+# (config_source.proto); clusters translated from a CEC get the agent's 30 s (l7suite/cilium/cec_resources.py).
 INITIAL_FETCH_TIMEOUT = 15.0
 
 
@@ -151,7 +152,7 @@ class AdsServer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):
     def _startup_stuck(self) -> bool:
         """Envoy's start-up waits for endpoints (EDS) that the snapshot does not hold, and Envoy has not asked
         for listeners: it asks for them only once every cluster has its endpoints, and a cluster waits for
-        them INITIAL_FETCH_TIMEOUT. Until then no listener can be ACKed or NACKed (the caller holds the lock;
+        them at least INITIAL_FETCH_TIMEOUT. Until then no listener can be ACKed or NACKed (the caller holds the lock;
         the clusters were answered, so no NACK of theirs is still to come)."""
         asked = self.requested.get(ENDPOINTS, set())
         return LISTENER not in self.requested and bool(asked - set(self._resources.get(ENDPOINTS, {})))

@@ -1,6 +1,6 @@
 """gRPC calls to `hipstershop.CurrencyService` (the lab's grpcurl), one at a time or a bounded loop through
 Envoy, counted by status code and by the pod that answered (the stand-ins name themselves in the
-`x-pod-name` response header: l7suite/standins/currency_service.py).
+`x-pod-name` trailing metadata: l7suite/standins/currency_service.py).
 """
 
 from __future__ import annotations
@@ -38,10 +38,12 @@ def _call(stub, timeout: float) -> Answer:
     try:
         response, call = stub.GetSupportedCurrencies.with_call(hipstershop_pb2.Empty(), timeout=timeout)
     except grpc.RpcError as exc:
-        headers = dict(exc.initial_metadata() or ()) if hasattr(exc, "initial_metadata") else {}
-        return Answer(exc.code().name, headers.get(POD_HEADER), headers, details=str(exc.details())[:200])
+        failed = exc if hasattr(exc, "initial_metadata") else None  # a call's error carries its metadata
+        headers = dict(failed.initial_metadata() or ()) if failed else {}
+        pod = dict(failed.trailing_metadata() or ()).get(POD_HEADER) if failed else None
+        return Answer(exc.code().name, pod, headers, details=str(exc.details())[:200])
     headers = {k: v for k, v in call.initial_metadata() if isinstance(v, str)}
-    return Answer("OK", headers.get(POD_HEADER), headers, tuple(response.currency_codes))
+    return Answer("OK", dict(call.trailing_metadata()).get(POD_HEADER), headers, tuple(response.currency_codes))
 
 
 @dataclass

@@ -9,10 +9,9 @@ from pathlib import Path
 
 from l7suite import REPO_ROOT
 
-
-# Child runs are envoy-tier runs: the e2e tier's plugins (the kind cluster, --record) would only add their
-# imports, about a fifth of a child's start-up, to each of them.
-NO_E2E_PLUGINS = ("-p", "no:fixtures.e2e_cluster", "-p", "no:fixtures.e2e_recording")
+# Child runs are envoy-tier runs: the e2e tier's plugins (its options and plan, the kind cluster, --record)
+# would only add their imports, about a fifth of a child's start-up, to each of them.
+NO_E2E_PLUGINS = ("-p", "no:fixtures.e2e_plan", "-p", "no:fixtures.e2e_cluster", "-p", "no:fixtures.e2e_recording")
 
 
 def pytest_command(*args: str) -> list[str]:

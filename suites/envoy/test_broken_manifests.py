@@ -17,7 +17,7 @@ from subprocess import Popen, TimeoutExpired
 import pytest
 
 from l7suite import MANIFESTS_DIR, REPO_ROOT
-from l7suite.scenarios import SUITE_SELF_CHECKS, Scenario, circuit_breaker, weighted_lb
+from l7suite.scenarios import SUITE_SELF_CHECKS, Scenario, circuit_breaker, grpc_lb, weighted_lb
 from suites.envoy.subprocess_pytest import start_pytest
 
 SCENARIO = SUITE_SELF_CHECKS
@@ -52,9 +52,9 @@ BROKEN = {
                                         {"ccec.yaml": [("max_requests: 2", "max_requests: 1000"),
                                                        ("max_pending_requests: 1", "max_pending_requests: 1000")]},
                                         "no 503 at concurrency 4"),
-    "circuit-breaker-nack": Broken(circuit_breaker.SCENARIO,
-                                   {"ccec.yaml": [("connect_timeout: 5s", "connect_timeout: -1s")]},
-                                   "Envoy rejected Cluster (NACK): Invalid duration"),
+    # a config Envoy rejects, in a third scenario: all three copies share one child run
+    "grpc-lb-nack": Broken(grpc_lb.SCENARIO, {"cec.yaml": [("connectTimeout: 5s", "connectTimeout: -1s")]},
+                           "Envoy rejected Cluster (NACK): Invalid duration"),
 }
 
 

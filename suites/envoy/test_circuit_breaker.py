@@ -48,7 +48,8 @@ def test_four_clients_overflow_with_503_overloaded(levels):
     """At least one 503 among 200 requests of 4 clients. False-failure rate: if each request at concurrency 4
     overflowed independently with probability q, none would with probability (1 - q)^200. The lab saw 11 of
     20 (q = 0.55: 1e-69); even q = 0.166, the one-sided 99.99% lower confidence bound of 11/20, gives
-    1.8e-16. Here the 20 ms backend delay keeps the 2 active + 1 pending slots full, so q is near 1."""
+    1.8e-16. Here the 5 ms backend delay keeps the 2 active + 1 pending slots full: 172 of 200 were 503s
+    on Envoy 1.38.3 (terminal summary, "200/503 split per concurrency level")."""
     four = levels[4]
     assert four.completed == LEVELS[4], four.summary()
     assert four.statuses[503] > 0, f"no 503 at concurrency 4: {four.summary()}"

@@ -1,10 +1,14 @@
 """config-compat (the scenario: l7suite/scenarios/config_compat.py): every CiliumEnvoyConfig under the
 manifests folder, translated as the agent does, is taken by every supported Envoy version. The terminal
 summary prints a table per version with the verdict of each folder: ACK, NACK, NO ACK in N s or INVALID
-(l7suite/envoy/verdicts.py)."""
+(l7suite/envoy/verdicts.py).
+
+A version's folders are loaded side by side, one Envoy each (own xDS server, ports and files: independent),
+and each test reads its folder's verdict: a version takes as long as its slowest folder, not their sum."""
 
 import re
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -22,10 +26,13 @@ SCENARIO = config_compat.SCENARIO
 
 def pytest_generate_tests(metafunc):
     if "scenario_name" in metafunc.fixturenames:
-        root = Path(metafunc.config.getoption("--manifests-dir")).resolve()
-        # only scenarios that carry Envoy configs; loading errors surface in the test, naming the file
-        names = [n for n in available_scenarios(root) if _has_envoy_config(root, n)]
-        metafunc.parametrize("scenario_name", names)
+        metafunc.parametrize("scenario_name", compat_folders(Path(metafunc.config.getoption("--manifests-dir"))))
+
+
+def compat_folders(root: Path) -> list[str]:
+    """The folders that carry Envoy configs; loading errors surface in the test, naming the file."""
+    root = root.resolve()
+    return [n for n in available_scenarios(root) if _has_envoy_config(root, n)]
 
 
 ENVOY_CONFIG_KIND = re.compile(r"^kind:\s*Cilium(Clusterwide)?EnvoyConfig\s*$", re.MULTILINE)
@@ -52,14 +59,33 @@ def verdict_from_envoy(run, timeout: float) -> Outcome:
     return ACK
 
 
-def test_envoy_accepts_every_resource(scenario_name, envoy_version, envoy_binary, manifests_dir, tmp_path,
-                                      request, evidence):
-    ack_timeout = request.config.getoption("--envoy-ack-timeout")
-    with scenario_outcome(scenario_name, manifests_dir, envoy_binary, tmp_path, start_backends=False,
+def judge(name: str, manifests_dir: Path, binary: Path, workdir: Path, ack_timeout: float) -> tuple[Outcome, str]:
+    """A folder's verdict on one Envoy, and Envoy's xDS ACK/NACK history ("" if none started)."""
+    with scenario_outcome(name, manifests_dir, binary, workdir, start_backends=False,
                           ack_timeout=ack_timeout) as (run, outcome):
-        if run is not None:
-            evidence.text("xDS ACK/NACK history", "\n".join(e.describe() for e in run.ads.events))
-            outcome = verdict_from_envoy(run, ack_timeout)
+        if run is None:
+            return outcome, ""
+        return verdict_from_envoy(run, ack_timeout), "\n".join(e.describe() for e in run.ads.events)
+
+
+@pytest.fixture(scope="module")
+def verdicts(envoy_binary, manifests_dir, tmp_path_factory, request) -> dict:
+    """folder -> (verdict, xDS history), or the exception judging it raised: every folder of this version at once."""
+    ack_timeout = request.config.getoption("--envoy-ack-timeout")
+    names = compat_folders(manifests_dir)
+    with ThreadPoolExecutor(len(names) or 1) as pool:
+        futures = {name: pool.submit(judge, name, manifests_dir, envoy_binary, tmp_path_factory.mktemp(name),
+                                     ack_timeout) for name in names}
+    return {name: future.exception() or future.result() for name, future in futures.items()}
+
+
+def test_envoy_accepts_every_resource(scenario_name, envoy_version, verdicts, request, evidence):
+    judged = verdicts[scenario_name]
+    if isinstance(judged, BaseException):
+        raise judged
+    outcome, history = judged
+    if history:
+        evidence.text("xDS ACK/NACK history", history)
     record_compat(request.config, scenario_name, envoy_version, outcome)
     if outcome.verdict is not Verdict.ACK:
         pytest.fail(f"scenario {scenario_name!r} on Envoy {envoy_version}: {outcome.describe()}", pytrace=False)

@@ -3,6 +3,7 @@
 
 import json
 import textwrap
+import time
 from io import StringIO
 from pathlib import Path
 from types import SimpleNamespace
@@ -166,6 +167,26 @@ def test_an_eds_name_nobody_serves_is_the_root_cause_and_listeners_wait_for_it()
     assert got["other"][0] == "NO ACK"
     assert "Listener 'shop/other/front' never acknowledged" in got["other"][1]
     assert "only once every cluster has its endpoints" in got["other"][1]
+
+
+def test_a_start_stuck_on_endpoints_nobody_serves_is_judged_without_waiting_out_its_timeout():
+    # Envoy asks for listeners only once every cluster has its endpoints, and a cluster waits for them at least
+    # its initial_fetch_timeout: until then nothing pending can be answered, so the wait need not run out.
+    waiting = make([eds_cluster("default/echo-service", eds_cluster_config={"service_name":
+                                                                            "default/echo-service:8080"})],
+                   kind="CiliumClusterwideEnvoyConfig", namespace="", name="cb",
+                   spec={"services": [{"name": "echo-service", "namespace": "default"}]})
+    other = make([hcm_listener("front", route="r")], name="other")
+    answers = [(CLUSTER, (), "ACK"), (ENDPOINTS, ["default/echo-service:8080"], "ACK")]
+    stuck = fake_run([waiting, other], answers)
+    started = time.monotonic()
+    settled = stuck.ads.wait_settled(stuck.ads.versions(), timeout=10)
+    assert (settled.pending, settled.nacks) == ([LISTENER], []) and time.monotonic() - started < 1
+    # once Envoy has asked for the listeners, an answer can still come: the wait runs to its timeout
+    asked = fake_run([waiting, other], [*answers, (LISTENER, (), None)])
+    started = time.monotonic()
+    assert asked.ads.wait_settled(asked.ads.versions(), timeout=0.5).pending == [LISTENER]
+    assert time.monotonic() - started >= 0.5
 
 
 def test_a_route_name_nobody_serves_and_a_warming_listener_are_no_ack():
