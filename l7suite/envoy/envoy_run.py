@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from google.protobuf.message import Message
 
-from l7suite.cilium.cec_translation import translate_configs
+from l7suite.cilium.cec_translation import release_ports, translate_configs
 from l7suite.cilium.cec_updates import stage_configs, translate_update
 from l7suite.cilium.eds_names import port_matches, published_names
 from l7suite.cilium.translated import Translated
@@ -115,6 +115,7 @@ class EnvoyRun(StartedInWith):
             self.envoy.stop()
         self.ads.stop()
         self.standins.stop()
+        release_ports(self.translated.listener_ports.values())
 
     # ---- configuration ---------------------------------------------------------------------
     def apply(self, translated: Translated) -> dict[str, str]:
@@ -172,6 +173,7 @@ class EnvoyRun(StartedInWith):
             active = self.admin.listeners()
             missing = [n for n in names if n not in active]
             if not missing or time.monotonic() > deadline:
+                release_ports(int(active[n].rsplit(":", 1)[1]) for n in names if n in active)  # Envoy's now
                 return missing
             time.sleep(0.05)
 
