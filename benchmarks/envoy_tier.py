@@ -1,5 +1,8 @@
 """Benchmark of the envoy tier (a script, not a timed test).
 
+Longer than 250 lines because it is one script a person reads top to bottom: running the tier, parsing
+pytest's JUnit XML and printing the tables belong together.
+
 Runs the whole envoy tier as `tox -e envoy` does (`pytest suites/envoy --envoy-version all -n 2
 --dist loadscope --alluredir ...`, with tox's PYTHONDONTWRITEBYTECODE=1; units of work as
 fixtures/xdist_schedule.py makes them) and prints:

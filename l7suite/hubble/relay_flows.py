@@ -12,8 +12,8 @@ import time
 
 from l7suite.cluster.kube import Kube
 from l7suite.cluster.record import hubble_flows as record_flows
-from l7suite.hubble.client import FlowQuery, HubbleClient
 from l7suite.hubble.jsonpb import to_json
+from l7suite.hubble.relay_client import FlowQuery, HubbleClient
 from l7suite.protos.hubble_min_pb2 import Flow
 
 DEFAULT_RELAY_PORT = 80  # the chart's hubble-relay Service port without relay TLS

@@ -1,73 +1,48 @@
 """Statistical checks of traffic shares, each with its false-failure rate `alpha`.
 
 - One share against its expected value (`check_share`): a weighted route picks a cluster independently per
-  request, so the count that reaches one group in n requests is Binomial(n, p). The check is the exact
-  two-sided binomial test at level `alpha` (scipy's binomtest): when the configuration is right it fails
-  with probability at most `alpha`.
+  request, so the count that reaches one group in n requests is Binomial(n, p). The check is scipy's exact
+  two-sided binomial test (`binomtest`) at level `alpha`: when the configuration is right it fails with
+  probability at most `alpha`.
 - Two shares against each other (`compare_shares`): is the share of group X under configuration A larger
   than under B? Used for load-balancing algorithms: the share of calls a slowed replica gets under
-  ROUND_ROBIN versus LEAST_REQUEST. The test is Fisher's exact test, one-sided (H1: A's share > B's share),
-  at level `alpha`: if the two configurations really gave the same share it fails with probability at most
-  `alpha`. The model treats calls as independent draws; under ROUND_ROBIN they are more regular than that,
-  which only makes the test more conservative for A.
+  ROUND_ROBIN versus LEAST_REQUEST. The test is scipy's Fisher exact test, one-sided (H1: A's share > B's
+  share), at level `alpha`: if the two configurations really gave the same share it fails with probability
+  at most `alpha`. The model treats calls as independent draws; under ROUND_ROBIN they are more regular
+  than that, which only makes the test more conservative for A.
 
-Both tests are computed here from exact probabilities (math.lgamma), as scipy defines them: importing scipy
-costs each process of the envoy tier about 1.4 s of CPU. suites/unit/ checks them against scipy's
-binomtest and fisher_exact; the power calculations, for the unit tests only, still use scipy.
+scipy is imported where a test is computed, not at import: only the processes that run a statistical
+check pay for it (about 1.4 s of CPU each), not every envoy-tier process and child run.
 """
 
 from __future__ import annotations
 
-import math
-from bisect import bisect_right
 from dataclasses import dataclass
-from itertools import accumulate
 
 DEFAULT_ALPHA = 1e-4
-RELATIVE_TOLERANCE = 1 + 1e-7  # scipy's, when it compares probabilities of outcomes (binomtest)
-
-
-def binomial_pmf(n: int, p: float) -> list[float]:
-    """P(K = k) for k = 0..n, K ~ Binomial(n, p)."""
-    if p in (0.0, 1.0):
-        return [float(k == round(p * n)) for k in range(n + 1)]
-    log_p, log_q, log_n = math.log(p), math.log1p(-p), math.lgamma(n + 1)
-    return [math.exp(log_n - math.lgamma(k + 1) - math.lgamma(n - k + 1) + k * log_p + (n - k) * log_q)
-            for k in range(n + 1)]
-
-
-def binomial_pvalue(k: int, n: int, p: float) -> float:
-    """Two-sided p-value of k successes in n trials at share p, as scipy.stats.binomtest computes it: the
-    probability of k and every outcome on its side of n*p, plus that of the outcomes on the other side no
-    likelier than k."""
-    if k == p * n:
-        return 1.0
-    pmf = binomial_pmf(n, p)
-    limit = pmf[k] * RELATIVE_TOLERANCE
-    if k < p * n:
-        tails = sum(pmf[: k + 1]) + sum(x for x in pmf[math.ceil(p * n):] if x <= limit)
-    else:
-        tails = sum(x for x in pmf[: math.floor(p * n) + 1] if x <= limit) + sum(pmf[k:])
-    return min(1.0, tails)
 
 
 def acceptance_interval(n: int, p: float, alpha: float = DEFAULT_ALPHA) -> tuple[int, int]:
     """Smallest and largest counts k the exact two-sided test accepts (p-value >= alpha).
 
-    The two-sided p-value of k sums the probabilities of all outcomes no likelier than k; computed here for
-    every k at once, it is checked against scipy's binomtest in the unit tests.
+    binomtest's two-sided p-value of k sums the probabilities of all outcomes no likelier than k (with a
+    relative tolerance of 1e-7); computed here for every k at once, it is checked against binomtest itself
+    in suites/unit/test_stats.py.
     """
-    pmf = binomial_pmf(n, p)
-    order = sorted(pmf)
-    cumulative = list(accumulate(order))
-    accepted = [k for k in range(n + 1)
-                if min(1.0, cumulative[bisect_right(order, pmf[k] * RELATIVE_TOLERANCE) - 1]) >= alpha]
-    return accepted[0], accepted[-1]
+    import numpy as np
+    from scipy import stats
+
+    pmf = stats.binom.pmf(np.arange(n + 1), n, p)
+    order = np.sort(pmf)
+    cumulative = np.cumsum(order)
+    idx = np.searchsorted(order, pmf * (1 + 1e-7), side="right") - 1
+    accepted = np.nonzero(np.minimum(1.0, cumulative[idx]) >= alpha)[0]
+    return int(accepted[0]), int(accepted[-1])
 
 
 def power(n: int, p: float, true_p: float, alpha: float = DEFAULT_ALPHA) -> float:
     """Probability that the check rejects when the real share is `true_p` instead of `p`."""
-    from scipy import stats  # for the unit tests only (module docstring)
+    from scipy import stats
 
     lo, hi = acceptance_interval(n, p, alpha)
     return float(stats.binom.cdf(lo - 1, n, true_p) + stats.binom.sf(hi, n, true_p))
@@ -102,10 +77,12 @@ class ShareCheck:
 
 def check_share(group: str, successes: int, trials: int, expected: float,
                 alpha: float = DEFAULT_ALPHA) -> ShareCheck:
+    from scipy import stats
+
     if trials <= 0:
         raise ValueError("no trials: nothing to test")
-    return ShareCheck(group, successes, trials, expected, alpha, binomial_pvalue(successes, trials, expected),
-                      acceptance_interval(trials, expected, alpha))
+    p_value = float(stats.binomtest(successes, trials, expected, alternative="two-sided").pvalue)
+    return ShareCheck(group, successes, trials, expected, alpha, p_value, acceptance_interval(trials, expected, alpha))
 
 
 @dataclass(frozen=True)
@@ -139,22 +116,11 @@ def compare_shares(group: str, a: str, a_hits: int, a_trials: int, b: str, b_hit
     """Does `group` get a larger share under `a` than under `b`?"""
     if a_trials <= 0 or b_trials <= 0:
         raise ValueError("no trials: nothing to compare")
-    return ShareComparison(group, a, a_hits, a_trials, b, b_hits, b_trials, alpha,
-                           fisher_greater_pvalue(a_hits, a_trials, b_hits, b_trials))
+    from scipy import stats
 
-
-def fisher_greater_pvalue(a_hits: int, a_trials: int, b_hits: int, b_trials: int) -> float:
-    """One-sided p-value of Fisher's exact test of [[a_hits, a_trials - a_hits], [b_hits, b_trials - b_hits]]
-    (scipy.stats.fisher_exact, alternative="greater"): P(X >= a_hits) for the hypergeometric X, the hits that
-    fall under A when a_hits + b_hits hits are spread over a_trials + b_trials calls."""
-    hits, calls = a_hits + b_hits, a_trials + b_trials
-
-    def log_choose(n: int, k: int) -> float:
-        return math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
-
-    total = log_choose(calls, a_trials)
-    return min(1.0, sum(math.exp(log_choose(hits, x) + log_choose(calls - hits, a_trials - x) - total)
-                        for x in range(max(a_hits, a_trials - (calls - hits)), min(hits, a_trials) + 1)))
+    table = [[a_hits, a_trials - a_hits], [b_hits, b_trials - b_hits]]
+    p_value = float(stats.fisher_exact(table, alternative="greater").pvalue)
+    return ShareComparison(group, a, a_hits, a_trials, b, b_hits, b_trials, alpha, p_value)
 
 
 def fisher_power(n_a: int, p_a: float, n_b: int, p_b: float, alpha: float = DEFAULT_ALPHA,
@@ -162,7 +128,7 @@ def fisher_power(n_a: int, p_a: float, n_b: int, p_b: float, alpha: float = DEFA
     """Exact power of the one-sided Fisher test above: the probability that it detects true shares
     p_a > p_b with n_a and n_b calls. Outcomes of joint probability below `mass` are left out, so the
     result is low by at most that much (and so is never an overstatement)."""
-    import numpy as np  # for the unit tests only (module docstring)
+    import numpy as np
     from scipy import stats
 
     ka = _support(n_a, p_a, mass)

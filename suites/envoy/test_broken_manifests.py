@@ -18,7 +18,7 @@ import pytest
 
 from l7suite import MANIFESTS_DIR, REPO_ROOT
 from l7suite.scenarios import SUITE_SELF_CHECKS, Scenario, circuit_breaker, grpc_lb, weighted_lb
-from suites.envoy.subprocess_pytest import start_pytest
+from suites.child_pytest import start_pytest
 
 SCENARIO = SUITE_SELF_CHECKS
 CHILD_TIMEOUT = 120  # seconds for one child run of a scenario module

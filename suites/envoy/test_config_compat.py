@@ -19,7 +19,7 @@ from l7suite.envoy.resources import CLUSTER, LISTENER, SHORT
 from l7suite.envoy.verdicts import ACK, Outcome, Verdict
 from l7suite.manifests import available_scenarios
 from l7suite.scenarios import config_compat
-from suites.envoy.subprocess_pytest import run_pytest
+from suites.child_pytest import run_pytest
 
 SCENARIO = config_compat.SCENARIO
 

@@ -15,17 +15,15 @@ import pytest
 from l7suite.envoy.resources import CLUSTER
 from l7suite.scenarios import grpc_lb
 from l7suite.scenarios.grpc_lb import CLUSTER as CLUSTER_NAME
-from l7suite.scenarios.grpc_lb import NAMESPACE, SERVICE
+from l7suite.scenarios.grpc_lb import LB_CALLS, NAMESPACE, SERVICE
 from l7suite.standins.currency_service import CURRENCIES
 from l7suite.traffic.currency_calls import call_once, run_calls
 from l7suite.traffic.share_statistics import compare_shares
 
 SCENARIO = grpc_lb.SCENARIO
 SPREAD_CALLS = 90  # 30 per replica on average; every replica must answer
-# LEAST_REQUEST vs ROUND_ROBIN: calls per algorithm, clients in parallel, delay of the slowed replica.
-# Power >= 0.999 to detect a slowed-replica share of 1/6 under LEAST_REQUEST against 1/3 under
-# ROUND_ROBIN at this size (suites/unit/test_compare.py); observed here: about 15% against 33%.
-LB_CALLS = 800
+# LEAST_REQUEST vs ROUND_ROBIN: calls per algorithm (LB_CALLS, its power: l7suite/scenarios/grpc_lb.py),
+# clients in parallel, delay of the slowed replica.
 LB_CONCURRENCY = 8
 SLOW_DELAY_S = 0.02
 

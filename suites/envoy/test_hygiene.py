@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from l7suite.scenarios import SUITE_SELF_CHECKS
-from suites.envoy.subprocess_pytest import start_pytest
+from suites.child_pytest import start_pytest
 
 SCENARIO = SUITE_SELF_CHECKS
 PROBE = "suites/envoy/data/hygiene_probe.py"

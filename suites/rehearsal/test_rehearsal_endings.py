@@ -29,7 +29,7 @@ def _ended_clean(run: Run) -> None:
     assert '"clusters": {}' in state and '"containers": {}' in state, "a cluster or container is left"
     assert session_processes(run.session) == [], "processes of the run still running"
     alive = [pid for pid in calls.pids() if Path(f"/proc/{pid}").exists()
-             and "client.py" in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")]
+             and "standin_client.py" in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")]
     assert alive == [], f"stand-ins still running: {alive}"
     left = sorted(p.name for p in run.tmp.iterdir() if not p.name.startswith("pytest-of-"))
     assert left == [], f"temp folders of the run left in TMPDIR: {left}"  # pytest's own basetemp aside

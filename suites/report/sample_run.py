@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from suites.envoy.subprocess_pytest import run_pytest
+from suites.child_pytest import run_pytest
 
 SAMPLE = "suites/report/data/sample_evidence.py"
 SAMPLE_LABEL = "sample-weighted-split"  # the scenario label of the sample's results (its SCENARIO's name)

@@ -6,7 +6,7 @@ import socket
 import pytest
 
 from l7suite.envoy.admin_client import AdminClient, AdminUnreachable
-from l7suite.hubble.client import HubbleClient, HubbleUnavailable
+from l7suite.hubble.relay_client import HubbleClient, HubbleUnavailable
 
 
 @pytest.fixture

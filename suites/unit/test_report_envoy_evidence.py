@@ -5,7 +5,7 @@ l7suite.report.attach, which fixtures/evidence.py mirrors into pytest-html)."""
 import base64
 import html
 
-from suites.envoy.subprocess_pytest import run_pytest
+from suites.child_pytest import run_pytest
 from suites.unit.data.envoy_failure_probe import LOG_LINE
 
 

@@ -6,7 +6,7 @@ fixtures/interrupted_tests.py says why catching KeyboardInterrupt is not enough.
 import json
 
 from fixtures.interrupted_tests import INTERRUPTED_MESSAGE
-from suites.envoy.subprocess_pytest import run_pytest
+from suites.child_pytest import run_pytest
 
 
 def results_of(probe: str, tmp_path) -> tuple[int, list[tuple[str, str, str]], str]:

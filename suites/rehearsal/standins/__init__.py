@@ -1,7 +1,7 @@
 """Stand-in `kubectl`, `kind`, `helm` and `docker` for the e2e rehearsal. NOT a cluster.
 
 The wrappers in suites/rehearsal/bin/ (which refuse to run outside the rehearsal: no
-L7SUITE_REHEARSAL_DIR) start client.py, which sends the call to `serve()` running in the rehearsal's own
+L7SUITE_REHEARSAL_DIR) start standin_client.py, which sends the call to `serve()` running in the rehearsal's own
 process (or, without it, calls `handle()` in-process). Every call is appended to the rehearsal's call log
 (`calls.jsonl`: argv, cwd, pid, environment of interest, the content of files it was handed, exit
 code, output) so the rehearsal can assert what the harness did. Answers follow the real tools'
@@ -60,7 +60,7 @@ PENDING: dict[str, Call] = {}  # port-forwards being held by their clients, by c
 
 
 def handle(root: Path, request: dict[str, Any]) -> dict[str, Any]:
-    """Answer one request of a client (client.py): a call, or an event of a port-forward it holds."""
+    """Answer one request of a client (standin_client.py): a call, or an event of a port-forward it holds."""
     if request.get("op") == "forwarding":
         call = PENDING[request["id"]]
         call.notes["port"] = request["port"]

@@ -16,7 +16,7 @@ HERE = Path(__file__).resolve().parent.parent  # suites/rehearsal/
 DATA = HERE / "data"
 UNIT_DATA = HERE.parent / "unit" / "data"  # the seam tests' recorded outputs, shared
 ROOT_ENV = "L7SUITE_REHEARSAL_DIR"
-SOCKET = "standins.sock"  # where serve() answers (client.py uses it when it exists)
+SOCKET = "standins.sock"  # where serve() answers (standin_client.py uses it when it exists)
 ENV_OF_INTEREST = ("KUBECONFIG", "DOCKER_HOST", "L7SUITE_E2E_STATE_DIR", "PYTEST_XDIST_WORKER",
                    "L7SUITE_E2E_TIMEOUTS", "L7SUITE_E2E_RECORD")
 

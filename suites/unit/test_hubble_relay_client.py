@@ -9,8 +9,8 @@ from pathlib import Path
 import grpc
 import pytest
 
-from l7suite.hubble.client import FlowQuery, HubbleClient
 from l7suite.hubble.jsonpb import parse_lines
+from l7suite.hubble.relay_client import FlowQuery, HubbleClient
 from l7suite.protos.hubble_min_pb2 import GetFlowsResponse, Verdict
 from l7suite.protos.hubble_min_pb2_grpc import ObserverServicer, add_ObserverServicer_to_server
 
