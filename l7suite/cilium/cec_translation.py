@@ -28,10 +28,7 @@ and NACKs.
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 from google.protobuf.message import Message
 
@@ -48,40 +45,10 @@ from l7suite.cilium.policy_listeners import policy_listeners, restore_original_d
 from l7suite.cilium.translated import Origin, Translated
 from l7suite.cilium.upstream_filters import add_upstream_protocol_options, injects_cilium_filters
 from l7suite.envoy.resources import CLUSTER, ENDPOINTS, LISTENER, ROUTE, SECRET, ResourceParseError, parse_resource
+from l7suite.loopback_ports import free_loopback_port
 from l7suite.manifests import CLUSTERWIDE_KINDS, K8sObject
 
 SetConfigSource = Callable[[Message], None]  # points an unset ConfigSource at the tier's xDS server
-
-
-# A port chosen for a listener stays bound here (SO_REUSEPORT, not listening) until Envoy listens on it
-# (release_ports) or RESERVATION_S pass: a port only probed free could be taken, before Envoy binds it, by
-# any socket of the machine bound to port 0 (a stand-in, another worker's listener: seen as Envoy's NACK
-# "cannot bind ...: Address already in use"). Envoy binds its listeners with SO_REUSEPORT too.
-RESERVATION_S = 30.0
-_reserved: dict[int, tuple[socket.socket, float]] = {}
-_reserved_lock = threading.Lock()
-
-
-def free_loopback_port() -> int:
-    """A free port on 127.0.0.1 for a listener, held until Envoy listens on it (above)."""
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind(("127.0.0.1", 0))
-    port, now = int(sock.getsockname()[1]), time.monotonic()
-    with _reserved_lock:
-        for stale in [p for p, (_, at) in _reserved.items() if now - at > RESERVATION_S]:
-            _reserved.pop(stale)[0].close()
-        _reserved[port] = (sock, now)
-    return port
-
-
-def release_ports(ports: Iterable[int]) -> None:
-    """Let go of the ports Envoy now listens on (or will not)."""
-    with _reserved_lock:
-        for port in ports:
-            held = _reserved.pop(port, None)
-            if held is not None:
-                held[0].close()
 
 
 def translate(config: K8sObject, set_config_source: SetConfigSource,

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from google.protobuf.message import Message
 
-from l7suite.cilium.cec_translation import release_ports, translate_configs
+from l7suite.cilium.cec_translation import translate_configs
 from l7suite.cilium.cec_updates import stage_configs, translate_update
 from l7suite.cilium.eds_names import port_matches, published_names
 from l7suite.cilium.translated import Translated
@@ -34,6 +34,7 @@ from l7suite.envoy.verdicts import Outcome, ScenarioConfigError, Verdict
 from l7suite.envoy.xds_events import XdsNack, XdsPending
 from l7suite.envoy.xds_server import AdsServer, ads_config_source
 from l7suite.lifecycle import StartedInWith
+from l7suite.loopback_ports import release_ports
 from l7suite.manifests import ManifestSet
 from l7suite.standins.registry import StandIns
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from l7suite.cilium.cec_translation import free_loopback_port
 from l7suite.envoy.envoy_run import EnvoyRun
 from l7suite.envoy.xds_events import XdsNack
+from l7suite.loopback_ports import free_loopback_port
 from l7suite.manifests import ManifestError, ManifestSet, load_manifest_set
 from l7suite.scenarios import egress_allowlist
 from l7suite.scenarios.egress_allowlist import (

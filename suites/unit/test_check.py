@@ -152,12 +152,17 @@ def test_a_nack_naming_no_resource_goes_to_every_config_with_that_type():
     assert "names no resource" in got["one"][1]
 
 
-def test_an_eds_name_nobody_serves_is_the_root_cause_and_listeners_wait_for_it():
+def stuck_on_unserved_endpoints():
+    """A CCEC whose cluster waits for EDS names nobody serves, and another config with a listener."""
     waiting = make([eds_cluster("default/echo-service", eds_cluster_config={"service_name":
                                                                             "default/echo-service:8080"})],
                    kind="CiliumClusterwideEnvoyConfig", namespace="", name="cb",
                    spec={"services": [{"name": "echo-service", "namespace": "default"}]})
-    other = make([hcm_listener("front", route="r")], name="other")
+    return waiting, make([hcm_listener("front", route="r")], name="other")
+
+
+def test_an_eds_name_nobody_serves_is_the_root_cause_and_listeners_wait_for_it():
+    waiting, other = stuck_on_unserved_endpoints()
     run = fake_run([waiting, other], [(CLUSTER, (), "ACK"), (ENDPOINTS, ["default/echo-service:8080"], "ACK")])
     got = verdicts(run, pending_types=[LISTENER])
     assert got["cb"][0] == "NO ACK"
@@ -172,11 +177,7 @@ def test_an_eds_name_nobody_serves_is_the_root_cause_and_listeners_wait_for_it()
 def test_a_start_stuck_on_endpoints_nobody_serves_is_judged_without_waiting_out_its_timeout():
     # Envoy asks for listeners only once every cluster has its endpoints, and a cluster waits for them at least
     # its initial_fetch_timeout: until then nothing pending can be answered, so the wait need not run out.
-    waiting = make([eds_cluster("default/echo-service", eds_cluster_config={"service_name":
-                                                                            "default/echo-service:8080"})],
-                   kind="CiliumClusterwideEnvoyConfig", namespace="", name="cb",
-                   spec={"services": [{"name": "echo-service", "namespace": "default"}]})
-    other = make([hcm_listener("front", route="r")], name="other")
+    waiting, other = stuck_on_unserved_endpoints()
     answers = [(CLUSTER, (), "ACK"), (ENDPOINTS, ["default/echo-service:8080"], "ACK")]
     stuck = fake_run([waiting, other], answers)
     started = time.monotonic()

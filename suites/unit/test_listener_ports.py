@@ -4,7 +4,7 @@ import socket
 
 import pytest
 
-from l7suite.cilium.cec_translation import free_loopback_port, release_ports
+from l7suite.loopback_ports import free_loopback_port, release_ports
 
 
 def bound(port: int, reuseport: bool = False) -> socket.socket:
