@@ -9,18 +9,20 @@ from pathlib import Path
 
 from l7suite import REPO_ROOT
 
-# Child runs are envoy-tier runs: the e2e tier's plugins (its options and plan, the kind cluster, --record)
-# would only add their imports, about a fifth of a child's start-up, to each of them.
+# Most child runs are envoy-tier runs: the e2e tier's plugins (its options and plan, the kind cluster,
+# --record) would only add their imports, about a fifth of a child's start-up. Runs that use e2e options
+# (the report's sample runs) ask for them with `e2e_plugins=True`.
 NO_E2E_PLUGINS = ("-p", "no:fixtures.e2e_plan", "-p", "no:fixtures.e2e_cluster", "-p", "no:fixtures.e2e_recording")
 
 
-def pytest_command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *NO_E2E_PLUGINS, *args]
+def pytest_command(*args: str, e2e_plugins: bool = False) -> list[str]:
+    return [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *(() if e2e_plugins else NO_E2E_PLUGINS), *args]
 
 
-def run_pytest(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run(pytest_command(*args), cwd=REPO_ROOT, env={**os.environ, **(env or {})},
-                          capture_output=True, text=True, timeout=timeout)
+def run_pytest(*args: str, env: dict[str, str] | None = None, timeout: float = 120,
+               e2e_plugins: bool = False) -> subprocess.CompletedProcess:
+    return subprocess.run(pytest_command(*args, e2e_plugins=e2e_plugins), cwd=REPO_ROOT,
+                          env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=timeout)
 
 
 def start_pytest(*args: str, env: dict[str, str], log: Path) -> subprocess.Popen:
