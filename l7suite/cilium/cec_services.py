@@ -21,7 +21,7 @@ from google.protobuf.message import Message
 from l7suite.cilium.eds_names import ServiceRef
 from l7suite.cilium.qualified_names import qualify
 from l7suite.cilium.translated import Translated
-from l7suite.manifests import CLUSTERWIDE_KINDS, K8sObject, display_path
+from l7suite.manifests import CLUSTERWIDE_KINDS, DEFAULT_NAMESPACE, K8sObject, display_path
 
 
 def note(config: K8sObject, text: str) -> str:
@@ -36,7 +36,7 @@ def add_services(config: K8sObject, listeners: list[Message], out: Translated) -
         where = f"spec.services[{i}]"
         name = _service_name(config, svc, where)
         written = str(svc.get("namespace") or "")
-        namespace = config.namespace if namespaced else (written or "default")
+        namespace = config.namespace if namespaced else (written or DEFAULT_NAMESPACE)
         if namespaced and written and written != namespace:
             out.notes.append(note(config, f"{where}.namespace {written!r} is ignored: a CiliumEnvoyConfig "
                                           f"redirects Services of its own namespace only ({namespace}/{name})"))
@@ -64,7 +64,7 @@ def add_services(config: K8sObject, listeners: list[Message], out: Translated) -
     for i, svc in enumerate(_entries(config, "backendServices")):
         where = f"spec.backendServices[{i}]"
         name = _service_name(config, svc, where)
-        namespace = str(svc.get("namespace") or (config.namespace if namespaced else "default"))
+        namespace = str(svc.get("namespace") or (config.namespace if namespaced else DEFAULT_NAMESPACE))
         ports = _ports(config, svc.get("number"), f"{where}.number", numbers_only=False)
         out.services.append(ServiceRef(namespace, name, ports, where, config))
 

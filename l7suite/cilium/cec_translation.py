@@ -49,11 +49,27 @@ from l7suite.loopback_ports import free_loopback_port
 from l7suite.manifests import CLUSTERWIDE_KINDS, K8sObject
 
 SetConfigSource = Callable[[Message], None]  # points an unset ConfigSource at the tier's xDS server
+AllocatePort = Callable[[str], int]  # the proxy port for an address-less listener (its qualified name)
+
+# The port translations that only validate give address-less listeners: Envoy never sees those, so no
+# loopback port is reserved for them (a reserved one stays bound until release_ports or RESERVATION_S).
+PLACEHOLDER_PORT = 10000
+
+
+def reserve_port(listener: str) -> int:
+    """A fresh free loopback port, reserved until Envoy listens on it (l7suite/loopback_ports.py)."""
+    return free_loopback_port()
+
+
+def placeholder_port(listener: str) -> int:
+    """For translations Envoy never receives: reserves nothing."""
+    return PLACEHOLDER_PORT
 
 
 def translate(config: K8sObject, set_config_source: SetConfigSource,
-              allocate_port: Callable[[], int] = free_loopback_port) -> Translated:
-    """Translate one CEC/CCEC."""
+              allocate_port: AllocatePort = reserve_port) -> Translated:
+    """Translate one CEC/CCEC; `allocate_port(qualified listener name)` gives an address-less listener its
+    proxy port."""
     out = Translated()
     cfg = ConfigNames(config, set_config_source)
     if config.kind not in CLUSTERWIDE_KINDS and not config.data["metadata"].get("namespace"):
@@ -100,7 +116,7 @@ def translate(config: K8sObject, set_config_source: SetConfigSource,
     for listener in listeners:
         if not listener.HasField("address") and not listener.HasField("internal_listener"):
             listener.address.socket_address.address = "127.0.0.1"
-            listener.address.socket_address.port_value = allocate_port()
+            listener.address.socket_address.port_value = allocate_port(listener.name)
         if listener.address.HasField("socket_address"):
             out.listener_ports[listener.name] = listener.address.socket_address.port_value
 
@@ -120,12 +136,13 @@ def translate(config: K8sObject, set_config_source: SetConfigSource,
 
 
 def translate_configs(configs: list[K8sObject], objects: list[K8sObject],
-                      set_config_source: SetConfigSource) -> Translated:
+                      set_config_source: SetConfigSource, allocate_port: AllocatePort = reserve_port) -> Translated:
     """Translate configs as the agent does and give the listeners that `objects`' network policies redirect to
-    their original destination back (what cilium.bpf_metadata does)."""
+    their original destination back (what cilium.bpf_metadata does). `allocate_port`: as for translate();
+    placeholder_port for a translation only validated."""
     merged = Translated()
     for config in configs:
-        merged.merge(translate(config, set_config_source))
+        merged.merge(translate(config, set_config_source, allocate_port))
     listeners = merged.resources.get(LISTENER, {})
     for name in policy_listeners(objects):
         if name in listeners:

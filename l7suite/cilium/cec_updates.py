@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from l7suite.cilium.cec_translation import SetConfigSource, translate_configs
 from l7suite.cilium.translated import Translated
-from l7suite.envoy.resources import LISTENER
+from l7suite.loopback_ports import free_loopback_port
 from l7suite.manifests import CEC_KINDS, K8sObject, ManifestSet
 
 
@@ -23,10 +23,6 @@ def translate_update(scenario: ManifestSet, edited: list[K8sObject], ports: dict
     (others kept), listeners keeping the proxy ports (`ports`: qualified name -> port) they have."""
     replaced = {(o.kind, o.namespace, o.name) for o in edited}
     kept = [o for o in scenario.envoy_configs() if (o.kind, o.namespace, o.name) not in replaced]
-    merged = translate_configs([*kept, *edited], scenario.objects, set_config_source)
-    for name, listener in merged.resources.get(LISTENER, {}).items():
-        sock = listener.address.socket_address
-        if name in ports and sock.address == "127.0.0.1" and sock.port_value != ports[name]:
-            sock.port_value = ports[name]
-            merged.listener_ports[name] = ports[name]
-    return merged
+    # an address-less listener already served keeps its port; only a new one gets (and reserves) a port
+    return translate_configs([*kept, *edited], scenario.objects, set_config_source,
+                             lambda name: ports.get(name) or free_loopback_port())

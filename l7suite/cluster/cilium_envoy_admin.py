@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from l7suite.cilium.qualified_names import qualify
 from l7suite.cluster.failure_evidence import ENVOY_ADMIN_PORT
 from l7suite.cluster.kube import Kube
 from l7suite.cluster.nodes import envoy_pod_on, node_of
@@ -23,7 +24,7 @@ from l7suite.envoy.admin_client import AdminClient
 
 def qualified_listener(namespace: str, config: str, listener: str) -> str:
     """Cilium's name for a CEC listener (pkg/ciliumenvoyconfig: `<ns>/<cec>/<listener>`; a CCEC has ns "")."""
-    return f"{namespace}/{config}/{listener}"
+    return qualify(namespace, config, listener, force=True)
 
 
 @contextmanager

@@ -12,6 +12,8 @@ from functools import partial
 from typing import Any
 
 from l7suite.cluster.kube import Kube
+from l7suite.cluster.nodes import AGENT_SELECTOR, ENVOY_SELECTOR
+from l7suite.traffic.pod_probes import ExecResult
 
 ENVOY_ADMIN_PORT = 9901
 
@@ -29,8 +31,13 @@ def envoy_admin(kube: Kube, pod: str, path: str) -> str:
         return str(answer.read().decode())
 
 
-def _cilium_status(kube: Kube, pod: str) -> str:
-    return kube.exec("kube-system", pod, ["cilium-dbg", "status", "--verbose"], 60).stdout
+def cilium_status(kube: Kube, pod: str) -> ExecResult:
+    """`cilium-dbg status --verbose` in the Cilium agent `pod` (kube-system)."""
+    return kube.exec("kube-system", pod, ["cilium-dbg", "status", "--verbose"], 60)
+
+
+def _cilium_status_text(kube: Kube, pod: str) -> str:
+    return cilium_status(kube, pod).stdout
 
 
 def _pods(kube: Kube, namespace: str, selector: str, items: dict[str, str]) -> list[dict[str, Any]]:
@@ -47,11 +54,11 @@ def collect(kube: Kube, namespace: str, flows_json: Callable[[], str], envoy_mod
         name = pod["metadata"]["name"]
         items.update([_safely(f"logs {namespace}/{name}", partial(kube.logs, namespace, name))])
     items.update([_safely(f"events {namespace}", lambda: kube.events(namespace))])
-    for pod in _pods(kube, "kube-system", "k8s-app=cilium", items):
+    for pod in _pods(kube, "kube-system", AGENT_SELECTOR, items):
         name = pod["metadata"]["name"]
-        items.update([_safely(f"cilium-dbg status {name}", partial(_cilium_status, kube, name))])
+        items.update([_safely(f"cilium-dbg status {name}", partial(_cilium_status_text, kube, name))])
     if envoy_mode == "daemonset":
-        for pod in _pods(kube, "kube-system", "k8s-app=cilium-envoy", items):
+        for pod in _pods(kube, "kube-system", ENVOY_SELECTOR, items):
             name = pod["metadata"]["name"]
             for path in ("/listeners", "/config_dump"):
                 items.update([_safely(f"envoy {name} {path}", partial(envoy_admin, kube, name, path))])

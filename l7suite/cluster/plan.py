@@ -1,7 +1,8 @@
 """What a run would do, computed from the options alone: printed by `--plan`, used by the run itself.
 
-Nothing here starts a process except an optional `kind version` (to pick the pinned node image);
-Docker is never touched.
+Nothing here starts a process: the kind release that picks the pinned node image comes in the options
+(`RunOptions.kind_version`, which fixtures/e2e_plan.py asks l7suite/cluster/prereqs.py for); Docker is
+never touched.
 """
 
 from __future__ import annotations

@@ -30,10 +30,10 @@ from tenacity import RetryError, Retrying, retry_if_result, stop_after_attempt, 
 
 from l7suite.cluster import tools
 from l7suite.cluster.kube import Kube
+from l7suite.cluster.nodes import AGENT_SELECTOR
 from l7suite.manifests import K8sObject
 
 AGENT_NAMESPACE = "kube-system"
-AGENT_SELECTOR = "k8s-app=cilium"
 AGENT_CONTAINER = "cilium-agent"  # cilium-cli defaults.AgentContainerName
 # Kinds whose create/update/delete bumps the agent's policy repository revision.
 POLICY_KINDS = ("CiliumNetworkPolicy", "CiliumClusterwideNetworkPolicy", "NetworkPolicy")

@@ -6,12 +6,14 @@ it, and exits 1; every probe has a short timeout, so the whole check ends within
 
 from __future__ import annotations
 
+import functools
 import json
+import shutil
 import sys
 from dataclasses import dataclass
 
 from l7suite.cluster import tools
-from l7suite.cluster.tool_pins import KIND_NODE_IMAGES, MIN_HELM, MIN_KUBECTL, version_tuple
+from l7suite.cluster.tool_pins import DEFAULT_KIND_VERSION, KIND_NODE_IMAGES, MIN_HELM, MIN_KUBECTL, version_tuple
 
 PROBE_TIMEOUT = 10.0
 
@@ -48,12 +50,28 @@ def kind_version_of(text: str) -> str:
     return words[1].lstrip("v") if len(words) >= 2 and words[0] == "kind" else ""
 
 
+def pinned_release(version: str) -> str | None:
+    """`0.32.0` (or a pre-release `0.32.0-alpha`) -> `0.32.0` when a node image is pinned for that kind
+    release (l7suite/cluster/tool_pins.py), else None."""
+    release = version.split("-")[0]
+    return release if release in KIND_NODE_IMAGES else None
+
+
+@functools.cache
+def installed_kind_version() -> str:
+    """The kind on PATH picks the pinned node image; without one, the newest pinned release.
+    Asked once per process (`kind version`)."""
+    if not shutil.which("kind"):
+        return DEFAULT_KIND_VERSION
+    return pinned_release(kind_version_of(tools.run(["kind", "version"], PROBE_TIMEOUT).stdout)) or DEFAULT_KIND_VERSION
+
+
 def check_kind(run: tools.Runner) -> Tool:
     done = run(["kind", "version"], PROBE_TIMEOUT)
     if done.returncode != 0:
         return Tool("kind", False, "", done.stderr.strip() or f"exit {done.returncode}")
     version = kind_version_of(done.stdout)
-    if version.split("-")[0] not in KIND_NODE_IMAGES:
+    if pinned_release(version) is None:
         return Tool("kind", False, version, f"kind {version or done.stdout.strip()!r} has no pinned node image")
     return Tool("kind", True, version)
 

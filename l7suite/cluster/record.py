@@ -18,6 +18,9 @@ processes in L7SUITE_E2E_RECORD. Layout:
                                                  -A -o yaml` at the end of each scenario and of the session
     DIR/cilium-dbg-status/<pod>-<host>-<pid>.txt `cilium-dbg status --verbose` of each agent at session end
 
+The CECs and `cilium-dbg status` are dumped by l7suite/cluster/record_dumps.py (it reads the cluster through
+the seams that import this module).
+
 Secrets: kubeconfig key material and tokens that a command prints are replaced by `<redacted>`.
 
 Replay (`Replay`): the rehearsal's stand-ins (suites/rehearsal/) answer read-only calls from a
@@ -161,7 +164,6 @@ def hubble_flows(namespace: str, flows: Sequence[Any]) -> None:
 
 
 # --- replay -----------------------------------------------------------------------------------------------
-_VALUE_FLAGS = ("--kubeconfig", "--values", "--config", "--output", "-o")
 _PATH_FLAGS = ("--kubeconfig", "--values", "--config")
 
 

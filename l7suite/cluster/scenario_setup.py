@@ -18,7 +18,7 @@ from l7suite.cluster import tools
 from l7suite.cluster.kube import Kube
 from l7suite.cluster.policy_revision import PolicySync, policy_objects
 from l7suite.cluster.readiness import Component, wait_ready
-from l7suite.manifests import K8sObject, ManifestError, ManifestSet, load_file, load_manifest_set
+from l7suite.manifests import K8sObject, ManifestError, ManifestSet, load_manifest_set
 
 
 @dataclass
@@ -30,7 +30,6 @@ class ClusterScenario:
     # Set by start(): every apply that changes network policies waits until each Cilium agent has them
     # in force (l7suite/cluster/policy_revision.py). None: apply and return (unit tests of the seam).
     policy_sync: PolicySync | None = None
-    variables: dict[str, str] = field(default_factory=dict)  # `${NAME}` values, filled into applied files
 
     @property
     def namespace(self) -> str:
@@ -74,13 +73,10 @@ class ClusterScenario:
                 raise AssertionError(f"pods not Ready in {self.namespace}: {done.stderr.strip()}")
 
     def apply_stage(self, name: str) -> Path:
-        stages = self.scenario.stage_files()
-        if name not in stages:
-            raise ManifestError(self.scenario.directory / "stages",
-                                f"no stage {name!r}; stages: {', '.join(stages) or 'none'}")
+        objects = self.scenario.stage(name)  # ManifestError listing the stages when there is no such one
+        path = self.scenario.stage_files()[name]
         self.progress(f"apply stage {name}")
-        path = stages[name]
-        self._with_policy_wait(lambda: self.apply_file(path), load_file(path, self.variables))
+        self._with_policy_wait(lambda: self.apply_file(path), objects)
         self.applied.append(path)
         return path
 
@@ -91,7 +87,8 @@ class ClusterScenario:
             self.policy_sync.apply(apply, objects)
 
     def apply_file(self, path: Path) -> None:
-        """`kubectl apply` of the file as load_file reads it: `${NAME}` placeholders filled from `variables`
+        """`kubectl apply` of the file as load_file reads it: `${NAME}` placeholders filled from the scenario's
+        `variables`
         (through a temporary copy, removed once applied); a file without placeholders as it is."""
         text = path.read_text()
         if "${" not in text:
@@ -99,7 +96,7 @@ class ClusterScenario:
             return
         with tempfile.TemporaryDirectory(prefix="l7suite-rendered-") as folder:
             copy = Path(folder) / path.name
-            copy.write_text(string.Template(text).substitute(self.variables))
+            copy.write_text(string.Template(text).substitute(self.scenario.variables))
             self.kube.apply(copy)
 
     def down(self) -> None:
@@ -129,8 +126,7 @@ def start(kube: Kube, name: str, manifests_dir: Path, progress: Callable[[str], 
 
     A setup that fails or is interrupted deletes what it applied before raising, unless `keep`."""
     run = ClusterScenario(kube, load_manifest_set(name, manifests_dir, variables), progress,
-                      policy_sync=PolicySync(kube, kube.timeouts.policy_wait, progress),
-                      variables=dict(variables or {}))
+                      policy_sync=PolicySync(kube, kube.timeouts.policy_wait, progress))
     try:
         run.up()
     except BaseException:

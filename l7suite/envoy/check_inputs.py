@@ -10,7 +10,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from l7suite.cilium.cec_translation import translate_configs
+from l7suite.cilium.cec_translation import placeholder_port, translate_configs
+from l7suite.cilium.translated import Translated
 from l7suite.envoy.verdicts import Outcome, Verdict
 from l7suite.envoy.xds_server import ads_config_source
 from l7suite.manifests import CEC_KINDS, K8sObject, ManifestError, check_object, display_path, parse_documents
@@ -82,15 +83,20 @@ def read_inputs(paths: list[Path]) -> Inputs:
     return out
 
 
-def valid_configs(configs: list[K8sObject], context: list[K8sObject]) -> tuple[list[K8sObject], dict[int, Outcome]]:
-    """Configs the agent would accept (translated alone, then together); the others' INVALID outcomes."""
+def valid_configs(configs: list[K8sObject], context: list[K8sObject]
+                  ) -> tuple[list[K8sObject], dict[int, Outcome], Translated]:
+    """Configs the agent would accept (translated alone, then together); the others' INVALID outcomes; the
+    accepted configs translated together (for their notes: its listeners have placeholder ports, as these
+    translations only validate and reserve no loopback port; Envoy gets a translation of its own)."""
     invalid: dict[int, Outcome] = {}
     accepted: list[K8sObject] = []
+    merged = Translated()
     for config in configs:
         try:
-            translate_configs([*accepted, config], context, ads_config_source)
+            together = translate_configs([*accepted, config], context, ads_config_source, placeholder_port)
         except ManifestError as exc:
             invalid[id(config)] = Outcome(Verdict.INVALID, str(exc))
             continue
         accepted.append(config)
-    return accepted, invalid
+        merged = together
+    return accepted, invalid, merged

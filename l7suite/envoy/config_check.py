@@ -24,14 +24,12 @@ from pathlib import Path
 from typing import Any
 
 from l7suite import MATRIX_FILE
-from l7suite.cilium.cec_translation import translate_configs
 from l7suite.envoy.binaries import EnvoyBinaryError, ensure_envoy
 from l7suite.envoy.check_inputs import read_inputs, row_label, valid_configs
 from l7suite.envoy.check_on_envoy import CANCELLED, check_version
 from l7suite.envoy.check_report import Report, Row
 from l7suite.envoy.process import stop_all
 from l7suite.envoy.verdicts import Outcome
-from l7suite.envoy.xds_server import ads_config_source
 from l7suite.manifests import K8sObject, display_path
 from l7suite.versions import UnknownVersion, envoy_versions
 
@@ -46,10 +44,8 @@ def run_check(paths: list[Path], versions: list[str], timeout: float = CHECK_TIM
               log: Any = None) -> Report:
     log = log or (lambda message: print(message, file=sys.stderr))
     inputs = read_inputs(paths)
-    accepted, invalid = valid_configs(inputs.configs, inputs.context)
-    notes = list(inputs.notes)
-    if accepted:
-        notes += translate_configs(accepted, inputs.context, ads_config_source).notes
+    accepted, invalid, translated = valid_configs(inputs.configs, inputs.context)
+    notes = list(inputs.notes) + translated.notes
     binaries = {v: ensure_envoy(v, log=log) for v in versions} if accepted else {}
     results: dict[str, dict[int, Outcome]] = {}
     if accepted:

@@ -224,3 +224,4 @@ class AdsServer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):
     def _note_request(self, type_url: str, names: set[str]) -> None:
         with self._lock:
             self.requested[type_url] = names
+            self._lock.notify_all()

@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from l7suite import REPO_ROOT
+from l7suite.cluster import tools
 
 RUN_FILE = "l7suite-run.json"
 PROPERTIES_FILE = "environment.properties"
@@ -104,12 +105,10 @@ def git_commit(repo: Path = REPO_ROOT) -> str:
 
 
 def kind_version() -> str:
+    """What `kind version` prints, through the e2e tier's subprocess seam (so `--record` keeps it)."""
     if not shutil.which("kind"):
         return "unknown (kind not on PATH)"
-    try:
-        out = subprocess.run(["kind", "version"], capture_output=True, text=True, timeout=10)
-    except (OSError, subprocess.SubprocessError) as exc:
-        return f"unknown ({exc})"
+    out = tools.run(["kind", "version"], 10)
     return out.stdout.strip() or f"unknown (kind version: {out.stderr.strip()[:80]})"
 
 

@@ -27,6 +27,10 @@ class ScenarioDeclarationError(ValueError):
     """A declaration, or a module's SCENARIO, is not usable; the message says what to write instead."""
 
 
+# Needs.daemonset_admin, as `--plan` prints it and as the checks that read the admin API are skipped
+DAEMONSET_ADMIN_NEED = "cilium-envoy admin checks: --envoy-mode daemonset only (skipped embedded)"
+
+
 @dataclass(frozen=True)
 class Needs:
     """What a scenario needs beyond its tier's usual machine (docs/scenarios.md lists it; `--plan` prints
@@ -43,7 +47,7 @@ class Needs:
         needs = [
             ("envoy", self.root, "root (network namespaces, nftables)"),
             ("envoy", bool(self.programs), "on PATH: " + ", ".join(self.programs)),
-            ("e2e", self.daemonset_admin, "cilium-envoy admin checks: --envoy-mode daemonset only (skipped embedded)"),
+            ("e2e", self.daemonset_admin, DAEMONSET_ADMIN_NEED),
             ("e2e", bool(self.docker_images), "docker run beside the cluster: " + ", ".join(self.docker_images)),
             ("e2e", self.runs_alone, "disruptive: runs alone (`-m disruptive`)"),
         ]

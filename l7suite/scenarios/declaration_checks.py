@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from l7suite import MANIFESTS_DIR
-from l7suite.manifests import display_path, parse_documents
+from l7suite.manifests import available_scenarios, display_path, parse_documents
 from l7suite.scenarios import SUITE_SELF_CHECKS, Scenario, UnknownScenario, all_scenarios, module_of
 from l7suite.standins.registry import image_repository
 
@@ -46,8 +46,7 @@ def problems(manifests_dir: Path = MANIFESTS_DIR, scenarios: Sequence[Scenario] 
     for scenario in scenarios:
         for folder in scenario.folders():
             declared.setdefault(folder, []).append(scenario.name)
-    found = sorted(p.name for p in manifests_dir.iterdir()
-                   if p.is_dir() and p.name not in NOT_SCENARIO_FOLDERS and any(p.glob("*.yaml")))
+    found = [name for name in available_scenarios(manifests_dir) if name not in NOT_SCENARIO_FOLDERS]
     out = []
     for folder in found:
         if folder not in declared:

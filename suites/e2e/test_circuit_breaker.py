@@ -59,9 +59,8 @@ def test_traffic_goes_through_the_proxy(cluster_scenario, hubble_flows, fortio_p
     ], cluster_scenario.kube.timeouts.flows)
 
 
-def test_overflow_counters_and_listener_on_the_client_node(levels, cluster_scenario, fortio_pod, e2e_plan, evidence):
-    if e2e_plan.options.envoy_mode != "daemonset":
-        pytest.skip("Envoy admin is reached through the cilium-envoy DaemonSet's pods (--envoy-mode daemonset)")
+def test_overflow_counters_and_listener_on_the_client_node(daemonset_admin, levels, cluster_scenario, fortio_pod,
+                                                          evidence):
     listener = LISTENER  # a CCEC's listener, qualified with an empty namespace
     with admin_near(cluster_scenario.kube, NS, fortio_pod) as admin:
         listeners = admin.listeners()

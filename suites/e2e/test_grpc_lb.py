@@ -100,14 +100,12 @@ def test_lb_l7_replies_come_from_envoy(cluster_scenario, hubble_flows):
                    cluster_scenario.kube.timeouts.flows)
 
 
-def test_lb_l7_calls_reach_every_replica(cluster_scenario, e2e_plan, evidence):
+def test_lb_l7_calls_reach_every_replica(daemonset_admin, cluster_scenario, evidence):
     """Envoy's per-host rq_total counts the calls of the previous step (CALLS = 30, and any before it via
     Envoy), made under the generated Cluster's ROUND_ROBIN by the cilium-envoy of the client's node. False-
     failure rate: round robin from a random start per Envoy worker passes a replica over with probability at
     most 2/3 per call, as if it picked at random; so some replica of 3 gets none of 30 calls with probability
     at most 3 (2/3)^30 = 1.6e-5."""
-    if e2e_plan.options.envoy_mode != "daemonset":
-        pytest.skip("per-replica counts come from cilium-envoy's admin API (--envoy-mode daemonset)")
     with admin_near(cluster_scenario.kube, NS, CLIENT) as admin:
         listeners = admin.listeners()
         per_host = host_requests(admin.get_json("/clusters"), CLUSTER)

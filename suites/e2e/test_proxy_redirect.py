@@ -123,9 +123,7 @@ def test_other_names_are_dropped(cluster_scenario, names, external, hubble_flows
     assert not connected_to(external[0].logs("proxy"), names[DENIED], TARGET_PORT)
 
 
-def test_envoy_admin_lists_the_listener(cluster_scenario, names, e2e_plan, evidence):
-    if e2e_plan.options.envoy_mode != "daemonset":
-        pytest.skip("Envoy admin is reached through the cilium-envoy DaemonSet's pods (--envoy-mode daemonset)")
+def test_envoy_admin_lists_the_listener(daemonset_admin, cluster_scenario, names, evidence):
     listener = qualified_listener(NS, "proxy-envoy", "proxy-listener")
     listeners, dump = listeners_and_dump(cluster_scenario.kube, NS, CLIENT, [f"{NS}/proxy-envoy/"])
     evidence.json("cilium-envoy /config_dump (proxy-envoy)", dump)

@@ -123,9 +123,7 @@ def test_xwing_is_dropped(cluster_scenario, hubble_flows, evidence):
     ], cluster_scenario.kube.timeouts.flows)
 
 
-def test_envoy_admin_lists_the_listener(cluster_scenario, tiefighter, e2e_plan, evidence):
-    if e2e_plan.options.envoy_mode != "daemonset":
-        pytest.skip("Envoy admin is reached through the cilium-envoy DaemonSet's pods (--envoy-mode daemonset)")
+def test_envoy_admin_lists_the_listener(daemonset_admin, cluster_scenario, tiefighter, evidence):
     listener = qualified_listener(NS, "deathstar-lb", "lb-listener")
     listeners, dump = listeners_and_dump(cluster_scenario.kube, NS, tiefighter,
                                          [listener, "exam/deathstar", "exam/darkstar"])

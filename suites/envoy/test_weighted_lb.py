@@ -50,10 +50,3 @@ def test_every_replica_serves(answers, envoy_run):
 def test_listener_is_named_like_cilium_names_it(envoy_run):
     assert redirected_listener(envoy_run.scenario.objects) == "exam/deathstar-lb/lb-listener"
     assert "exam/deathstar-lb/lb-listener" in envoy_run.admin.listeners()
-
-
-def test_backend_services_are_not_redirected(envoy_run):
-    # backendServices: the agent serves their endpoints over EDS and registers no Service redirect
-    # (pkg/ciliumenvoyconfig/cec_manager.go: addK8sServiceRedirects reads spec.services only).
-    with pytest.raises(KeyError):
-        envoy_run.url_for_service("exam", "deathstar")

@@ -27,7 +27,7 @@ def make(resources, kind="CiliumEnvoyConfig", namespace="shop", name="cfg", spec
 
 
 def run(obj, port=20000):
-    return translate(obj, ads_config_source, allocate_port=lambda: port)
+    return translate(obj, ads_config_source, allocate_port=lambda name: port)
 
 
 def hcm_listener(name="front", route="routes", filters=None, **hcm):

@@ -124,7 +124,7 @@ def test_port_forward_that_prints_nothing_gives_up_at_its_deadline(tmp_path):
     with resource_warnings() as leaked, pytest.raises(PortForwardError, match=late), \
             kube.port_forward("kube-system", "svc/hubble-relay", 80, timeout=0.5):
         pass
-    assert time.monotonic() - started < 4
+    assert time.monotonic() - started < 7
     assert [str(w.message) for w in leaked] == [] and gone(tmp_path)
 
 

@@ -209,8 +209,7 @@ def test_placeholders_are_filled_in_what_is_applied_and_the_copy_removed(tmp_pat
         return tools.Completed(tuple(argv), 0, "", "")
 
     variables = {"PROXY_ADDRESS": "172.18.0.5"}
-    run = ClusterScenario(Kube(tmp_path / "kc", runner), load_manifest_set("proxy-redirect", variables=variables),
-                      variables=variables)
+    run = ClusterScenario(Kube(tmp_path / "kc", runner), load_manifest_set("proxy-redirect", variables=variables))
     run.apply_file(run.scenario.directory / "cec.yaml")
     run.apply_file(run.scenario.directory / "client.yaml")
     (copy, text), (client, _) = applied

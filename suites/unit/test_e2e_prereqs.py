@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from l7suite import REPO_ROOT
-from l7suite.cluster import tools
+from l7suite.cluster import prereqs, tools
 from l7suite.cluster.prereqs import Tool, check_all, check_docker, check_kind, check_kubectl, kind_version_of, report
 
 DATA = Path(__file__).parent / "data"
@@ -49,6 +49,28 @@ def test_kind_version_needs_a_pinned_node_image():
     newer = tools.Completed(("kind",), 0, "kind v0.33.0-alpha go1.25.0 linux/amd64\n", "")
     assert check_kind(runner({"kind": newer})) == Tool("kind", False, "0.33.0-alpha",
                                                       "kind '0.33.0-alpha' has no pinned node image")
+
+
+def test_the_installed_kind_is_asked_once_and_an_unpinned_one_picks_the_default(monkeypatch):
+    asked = []
+    answer = "kind v0.33.0-alpha go1.25.0 linux/amd64\n"
+
+    def run(argv, timeout):
+        asked.append(tuple(argv))
+        return tools.Completed(tuple(argv), 0, answer, "")
+
+    monkeypatch.setattr(prereqs.shutil, "which", lambda name: f"/bin/{name}")
+    monkeypatch.setattr(tools, "run", run)
+    prereqs.installed_kind_version.cache_clear()
+    try:
+        assert prereqs.installed_kind_version() == prereqs.DEFAULT_KIND_VERSION
+        assert prereqs.installed_kind_version() == prereqs.DEFAULT_KIND_VERSION
+        assert asked == [("kind", "version")]
+        prereqs.installed_kind_version.cache_clear()
+        answer = f"kind v{sorted(prereqs.KIND_NODE_IMAGES)[0]} go1.24.3 linux/amd64\n"
+        assert prereqs.installed_kind_version() == sorted(prereqs.KIND_NODE_IMAGES)[0]
+    finally:
+        prereqs.installed_kind_version.cache_clear()
 
 
 def test_report_lists_every_missing_tool_with_a_fix_in_one_message():

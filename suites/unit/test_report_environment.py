@@ -105,3 +105,24 @@ def test_facts_an_xdist_worker_recorded_reach_the_controller_that_writes_the_run
     reporting.pytest_runtest_logreport(pytest.TestReport._from_json(report._to_json()))
     assert controller.stash[reporting.RECORDED] == facts
     assert report.user_properties == [("other", "kept"), (reporting.RECORDED_PROPERTY, facts)]
+
+
+def test_a_run_of_both_tiers_names_both_modes_with_what_the_cluster_recorded(monkeypatch):
+    # the e2e cluster fixture records what the cluster runs (ObservedCilium.labels()); the run's facts
+    # built from it still name the envoy tier's standalone Envoy next to the cluster's mode
+    monkeypatch.setattr(environment, "kind_version", lambda: "kind v0.32.0")
+    monkeypatch.setattr(environment, "git_commit", lambda: "abc")
+    recorded = {environment.CILIUM: "1.18.14", environment.CILIUM_ENVOY: "quay.io/cilium/cilium-envoy:v1.34.4",
+                environment.MODE: "daemonset", environment.KUBERNETES: "v1.33.1", environment.ENVOY: "1.34.4",
+                environment.RELAY_PORT: "4245", environment.FACTS_FROM: "the cluster"}
+    options = {"--cilium-version": "1.18.9", "--envoy-image": None, "--envoy-mode": "embedded"}
+    config = SimpleNamespace(stash=pytest.Stash(), getoption=lambda name, default=None: options.get(name, default))
+    config.stash[reporting.RECORDED] = dict(recorded)
+    facts = reporting.run_environment(config, {"envoy", "e2e"}, {"1.35.0"})
+    assert facts[environment.MODE] == f"{names.ENVOY_TIER_MODE}; daemonset"
+    assert facts[environment.ENVOY] == "1.35.0 (upstream, envoy tier); 1.34.4"
+    assert facts[environment.CILIUM] == "1.18.14"  # read from the cluster, not "(requested)"
+    assert facts[environment.CILIUM_ENVOY] == "quay.io/cilium/cilium-envoy:v1.34.4"
+    assert facts[environment.KUBERNETES] == "v1.33.1"
+    assert facts[environment.KIND] == "kind v0.32.0"
+    assert (facts[environment.RELAY_PORT], facts[environment.FACTS_FROM]) == ("4245", "the cluster")

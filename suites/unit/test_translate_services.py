@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from l7suite.cilium.cec_translation import translate, translate_configs
+from l7suite import MANIFESTS_DIR
+from l7suite.cilium.cec_translation import placeholder_port, translate, translate_configs
 from l7suite.cilium.policy_listeners import ORIGINAL_DST, policy_listeners
 from l7suite.envoy.resources import CLUSTER, LISTENER, ROUTE
 from l7suite.envoy.xds_server import ads_config_source
@@ -101,7 +102,7 @@ def test_a_listener_a_policy_redirects_to_gets_the_original_destination_back():
 # ---- the scenario manifests ------------------------------------------------------------------------------------
 def test_ccec_names_match_the_labs_envoy_admin_listing():
     (config,) = load_manifest_set("circuit-breaker").envoy_configs()
-    out = translate(config, ads_config_source, allocate_port=lambda: 11326)
+    out = translate(config, ads_config_source, allocate_port=lambda name: 11326)
     assert set(out.resources[LISTENER]) == {"/envoy-circuit-breaker/envoy-lb-listener"}
     assert set(out.resources[ROUTE]) == {"/envoy-circuit-breaker/lb_route"}
     assert set(out.resources[CLUSTER]) == {"circuit-break/echo-service"}
@@ -113,7 +114,17 @@ def test_ccec_names_match_the_labs_envoy_admin_listing():
 
 def test_grpc_operator_names_are_kept():
     (config,) = load_manifest_set("grpc-lb").envoy_configs()
-    out = translate(config, ads_config_source, allocate_port=lambda: 20000)
+    out = translate(config, ads_config_source, allocate_port=lambda name: 20000)
     assert set(out.resources[LISTENER]) == set(out.resources[ROUTE]) == set(out.resources[CLUSTER]) == {
         "grpc/currencyservice"}
 
+
+
+def test_weighted_lb_backend_services_are_not_redirected():
+    # backendServices: the agent serves their endpoints over EDS and registers no Service redirect
+    # (pkg/ciliumenvoyconfig/cec_manager.go: addK8sServiceRedirects reads spec.services only).
+    scenario = load_manifest_set("weighted-lb", MANIFESTS_DIR)
+    out = translate_configs(scenario.envoy_configs(), scenario.objects, ads_config_source, placeholder_port)
+    assert {(r.namespace, r.name) for r in out.services} >= {("exam", "deathstar"), ("exam", "darkstar")}
+    assert ("exam", "deathstar") not in out.redirects, out.redirects
+    assert ("exam", "darkstar") not in out.redirects, out.redirects
