@@ -4,7 +4,7 @@ Longer than 250 lines because it is one script a person reads top to bottom: run
 pytest's JUnit XML and printing the tables belong together.
 
 Runs the whole envoy tier as `tox -e envoy` does (`pytest suites/envoy --envoy-version all -n 2
---dist loadscope --alluredir ...`, with tox's PYTHONDONTWRITEBYTECODE=1; units of work as
+--dist loadscope --alluredir ...`; units of work as
 fixtures/xdist_schedule.py makes them) and prints:
 - the wall time of each run, the CPU time it used (and what other processes used meanwhile: a machine that
   is not idle inflates every figure), and how busy each xdist worker was;
@@ -114,7 +114,9 @@ def run_tier(versions: list[str], workers: str, extra: list[str], log_dir: Path,
                "--envoy-version", ",".join(versions), "-n", workers, "--dist", "loadscope",
                "--alluredir", str(results), "--clean-alluredir",
                f"--junitxml={junit}", "-o", "junit_duration_report=total", *extra]
-        env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}  # as tox.ini's [testenv] sets it
+        # as tox runs it: tox hands the env only the variables pass_env lists, so a PYTHONDONTWRITEBYTECODE of
+        # the caller's (a sandbox may set it) would make every process compile the suite's modules again
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
         busy_before, cpu_before = machine_busy(), children_cpu()
         started = time.monotonic()
         done = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=1800)

@@ -21,6 +21,9 @@ from l7suite import MANIFESTS_DIR
 CEC_KINDS = ("CiliumEnvoyConfig", "CiliumClusterwideEnvoyConfig")
 CLUSTERWIDE_KINDS = {"CiliumClusterwideEnvoyConfig", "CiliumClusterwideNetworkPolicy", "Namespace"}
 DEFAULT_NAMESPACE = "default"
+# libyaml's safe loader (in PyYAML's wheels) where present: the same documents as yaml.safe_load_all, parsed
+# about ten times faster; every Envoy run of the envoy tier parses its scenario's manifests.
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class ManifestError(ValueError):
@@ -164,7 +167,7 @@ def load_file(path: Path, variables: dict[str, str] | None = None) -> list[K8sOb
 def parse_documents(path: Path, text: str) -> list[tuple[int, Any]]:
     """The non-empty YAML documents of a file, numbered from 1; ManifestError names the line of bad YAML."""
     try:
-        documents = list(yaml.safe_load_all(text))
+        documents = list(yaml.load_all(text, Loader=SAFE_LOADER))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""

@@ -9,6 +9,7 @@ from pathlib import Path
 import yaml
 
 from l7suite import MATRIX_FILE
+from l7suite.manifests import SAFE_LOADER
 
 
 class UnknownVersion(ValueError):
@@ -56,7 +57,7 @@ def minor_of(version: str) -> str:
 
 def load_matrix(path: Path = MATRIX_FILE) -> dict:
     with path.open() as fh:
-        data = yaml.safe_load(fh)
+        data = yaml.load(fh, Loader=SAFE_LOADER)
     if not isinstance(data, dict):
         raise ValueError(f"{path}: expected a mapping at the top level")
     return data

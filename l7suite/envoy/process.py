@@ -7,13 +7,13 @@ hard, and every live process is also stopped at interpreter exit: no Envoy outli
 from __future__ import annotations
 
 import atexit
+import json
 import subprocess
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-import yaml
 
 from l7suite.envoy.admin_client import AdminClient
 from l7suite.lifecycle import die_with_parent
@@ -79,13 +79,13 @@ class EnvoyProcess:
                  concurrency: int = 1, preexec: Callable[[], None] | None = None):
         self.binary = binary
         self.workdir = workdir
-        self.config_path = workdir / "bootstrap.yaml"
+        self.config_path = workdir / "bootstrap.json"
         self.log_path = workdir / "envoy.log"
         self.admin_path = workdir / "admin-address"
         self.concurrency = concurrency
         # runs in the child before exec; must itself set PR_SET_PDEATHSIG (e.g. NetNamespace.preexec())
         self.preexec = preexec or die_with_parent
-        self.config_path.write_text(yaml.safe_dump(bootstrap(xds_host, xds_port, node_id), sort_keys=False))
+        self.config_path.write_text(json.dumps(bootstrap(xds_host, xds_port, node_id), indent=1))
         self.proc: subprocess.Popen | None = None
         self.admin: AdminClient | None = None
 

@@ -5,22 +5,18 @@ Each stand-in is a real gRPC server on 127.0.0.1 implementing `hipstershop.Curre
 answer's trailing metadata (`x-pod-name`), so a client can count which replica answered, and its answers can
 be slowed down (`delay`) to play an overloaded replica.
 
-The stand-ins are grpc.aio servers on one asyncio loop, a thread shared by every stand-in of the process:
-grpc's thread-pool server hands each call to a pool thread and sends the initial metadata in a batch of its
-own. On the loop, with the pod's name sent with the status and the answer serialized once, the gRPC
-load-balancing scenario's 2 x 800 calls through Envoy (8 clients, one replica slowed) take about 15% less CPU
-and time in this process, the client's included (1.6-1.7 s instead of 1.9-2.0 s, per Envoy version).
+The stand-ins are grpc.aio servers on the process's gRPC loop (l7suite/grpc_loop.py), where the suite's
+client also calls from: an answer is written on the thread that reads the call. The pod's name goes with the
+status and the answer is serialized once.
 """
 
 from __future__ import annotations
 
 import asyncio
-import threading
-from collections.abc import Coroutine
-from typing import Any
 
 import grpc
 
+from l7suite.grpc_loop import on_loop
 from l7suite.protos import hipstershop_pb2
 
 # What `grpcurl ... hipstershop.CurrencyService/GetSupportedCurrencies` printed in the lab (seed 004).
@@ -31,20 +27,6 @@ SERVICE, METHOD_NAME = "hipstershop.CurrencyService", "GetSupportedCurrencies"
 METHOD = f"/{SERVICE}/{METHOD_NAME}"
 POD_HEADER = "x-pod-name"
 ANSWER = hipstershop_pb2.GetSupportedCurrenciesResponse(currency_codes=CURRENCIES).SerializeToString()
-CONTROL_TIMEOUT = 10.0  # seconds for a stand-in to start or stop on the loop
-
-_loop: asyncio.AbstractEventLoop | None = None
-_loop_lock = threading.Lock()
-
-
-def on_loop(coroutine: Coroutine[Any, Any, Any]) -> Any:
-    """Run a coroutine on the stand-ins' loop (started on first use) and return its result."""
-    global _loop
-    with _loop_lock:
-        if _loop is None:
-            _loop = asyncio.new_event_loop()
-            threading.Thread(target=_loop.run_forever, daemon=True, name="grpc-standins").start()
-    return asyncio.run_coroutine_threadsafe(coroutine, _loop).result(CONTROL_TIMEOUT)
 
 
 class CurrencyBackend:

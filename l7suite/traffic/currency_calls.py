@@ -1,17 +1,21 @@
 """gRPC calls to `hipstershop.CurrencyService` (the lab's grpcurl), one at a time or a bounded loop through
 Envoy, counted by status code and by the pod that answered (the stand-ins name themselves in the
 `x-pod-name` trailing metadata: l7suite/standins/currency_service.py).
+
+The loop's clients are grpc.aio channels on the process's gRPC loop (l7suite/grpc_loop.py), the loop the
+stand-ins answer on: why, and what it saves, in that module.
 """
 
 from __future__ import annotations
 
-import threading
+import asyncio
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 
 import grpc
 
+from l7suite.grpc_loop import on_loop
 from l7suite.protos import hipstershop_pb2, hipstershop_pb2_grpc
 from l7suite.standins.currency_service import POD_HEADER
 from l7suite.traffic.http_load import even_shares
@@ -69,34 +73,41 @@ class CallResult:
 
 def run_calls(target: str, calls: int, concurrency: int = 1, timeout: float = 5.0,
               deadline: float = 60.0) -> CallResult:
-    """Exactly `calls` calls over `concurrency` workers, each with its own channel (HTTP/2 connection);
-    bounded by `deadline` seconds (calls not made by then are counted as code DEADLINE_OF_LOOP)."""
+    """Exactly `calls` calls over `concurrency` clients, each with its own channel (HTTP/2 connection) and one
+    call in flight at a time; bounded by `deadline` seconds (calls not made by then are counted as code
+    DEADLINE_OF_LOOP)."""
     result = CallResult(calls=calls, concurrency=concurrency)
-    lock = threading.Lock()
-    stop_at = time.monotonic() + deadline
-    shares = even_shares(calls, concurrency)
-
-    def worker(count: int) -> None:
-        with grpc.insecure_channel(target) as channel:
-            stub = hipstershop_pb2_grpc.CurrencyServiceStub(channel)
-            for done in range(count):
-                if time.monotonic() > stop_at:
-                    with lock:
-                        result.codes["DEADLINE_OF_LOOP"] += count - done
-                    return
-                answer = _call(stub, timeout)
-                with lock:
-                    result.codes[answer.code] += 1
-                    if answer.code == "OK":
-                        result.pods[answer.pod or "?"] += 1
-                        result.servers[answer.headers.get("server", "(none)")] += 1
-
     started = time.monotonic()
-    threads = [threading.Thread(target=worker, args=(n,), daemon=True, name=f"grpc-load-{i}")
-               for i, n in enumerate(shares) if n]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(max(0.0, stop_at - time.monotonic()) + timeout + 1)
+    on_loop(_calls(target, result, even_shares(calls, concurrency), timeout, started + deadline),
+            timeout=deadline + timeout + 5)
     result.duration = time.monotonic() - started
     return result
+
+
+async def _calls(target: str, result: CallResult, shares: list[int], timeout: float, stop_at: float) -> None:
+    async def client(count: int) -> None:
+        async with grpc.aio.insecure_channel(target) as channel:
+            method = hipstershop_pb2_grpc.CurrencyServiceStub(channel).GetSupportedCurrencies
+            for done in range(count):
+                if time.monotonic() > stop_at:
+                    result.codes["DEADLINE_OF_LOOP"] += count - done
+                    return
+                answer = await _call_on_loop(method, timeout)
+                result.codes[answer.code] += 1  # one thread, the loop's: no lock
+                if answer.code == "OK":
+                    result.pods[answer.pod or "?"] += 1
+                    result.servers[answer.headers.get("server", "(none)")] += 1
+
+    await asyncio.gather(*(client(n) for n in shares if n))
+
+
+async def _call_on_loop(method, timeout: float) -> Answer:
+    call = method(hipstershop_pb2.Empty(), timeout=timeout)
+    try:
+        response = await call
+    except grpc.aio.AioRpcError as exc:
+        pod = dict(exc.trailing_metadata() or ()).get(POD_HEADER)
+        return Answer(exc.code().name, pod, dict(exc.initial_metadata() or ()), details=str(exc.details())[:200])
+    headers = {k: v for k, v in await call.initial_metadata() if isinstance(v, str)}
+    trailers = dict(await call.trailing_metadata())
+    return Answer("OK", trailers.get(POD_HEADER), headers, tuple(response.currency_codes))

@@ -19,7 +19,7 @@ def make_run(run_dir: Path, *options: str, skip: bool = False, exit_code: int = 
     results = run_dir / "allure-results"
     done: subprocess.CompletedProcess = run_pytest(
         SAMPLE, "--alluredir", str(results), "--clean-alluredir", *options,
-        env={"L7SUITE_SAMPLE": "skip" if skip else "run"}, e2e_plugins=True)  # the sample run takes e2e options
+        env={"L7SUITE_SAMPLE": "skip" if skip else "run"}, all_plugins=True)  # e2e options, Allure, pytest-html
     # exit_code: 1 when the failing check runs (it fails on purpose), 0 when it is left out or skipped
     assert done.returncode == exit_code, f"sample run exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
     return results

@@ -12,7 +12,7 @@ from suites.unit.data.envoy_failure_probe import LOG_LINE
 def test_failing_envoy_tier_test_shows_its_evidence_in_the_pytest_html_fallback(tmp_path):
     results = tmp_path / "allure-results"
     done = run_pytest("suites/unit/data/envoy_failure_probe.py", "-p", "no:randomly", "--alluredir", str(results),
-                      timeout=60)
+                      timeout=60, all_plugins=True)
     assert done.returncode == 1, f"the probe must fail:\n{done.stdout}\n{done.stderr}"
     report = html.unescape((results / "pytest-html.html").read_text())  # the fallback, when Node is absent
     body = base64.b64encode(LOG_LINE.encode()).decode()  # pytest-html embeds text extras as base64 data

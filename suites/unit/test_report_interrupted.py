@@ -11,7 +11,8 @@ from suites.child_pytest import run_pytest
 
 def results_of(probe: str, tmp_path) -> tuple[int, list[tuple[str, str, str]], str]:
     results = tmp_path / "allure-results"
-    done = run_pytest(f"suites/unit/data/{probe}", "-p", "no:randomly", "--alluredir", str(results), timeout=60)
+    done = run_pytest(f"suites/unit/data/{probe}", "-p", "no:randomly", "--alluredir", str(results), timeout=60,
+                      all_plugins=True)
     recorded = [json.loads(p.read_text()) for p in results.glob("*-result.json")]
     return (done.returncode, sorted((r["name"], r["status"], r.get("statusDetails", {}).get("message", ""))
                                    for r in recorded), f"{done.stdout}\n{done.stderr}")
