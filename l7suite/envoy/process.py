@@ -14,7 +14,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-
 from l7suite.envoy.admin_client import AdminClient
 from l7suite.lifecycle import die_with_parent
 
