@@ -1,5 +1,10 @@
-"""The currencyservice stand-in and its generated gRPC code (no Envoy)."""
+"""The currencyservice stand-in, its generated gRPC code and the loop both sides run on (no Envoy)."""
 
+import asyncio
+
+import pytest
+
+from l7suite.grpc_loop import on_loop
 from l7suite.protos import hipstershop_pb2
 from l7suite.standins.currency_service import CURRENCIES, METHOD, CurrencyBackend
 from l7suite.standins.registry import image_repository, standins
@@ -31,3 +36,23 @@ def test_standin_answers_the_labs_currency_list_and_names_itself():
         assert backend.requests == 11
     finally:
         backend.stop()
+
+
+def test_a_step_on_the_grpc_loop_that_outlives_its_timeout_is_cancelled():
+    tasks: list[asyncio.Task] = []
+
+    async def step() -> None:
+        tasks.append(asyncio.current_task())  # type: ignore[arg-type]
+        await asyncio.sleep(30)
+
+    with pytest.raises(TimeoutError):
+        on_loop(step(), timeout=0.05)
+    assert on_loop(_cancelled(tasks[0])), "the step still runs on the loop after its timeout"
+
+
+async def _cancelled(task: asyncio.Task) -> bool:
+    for _ in range(100):  # the cancellation lands at the step's next turn on the loop
+        if task.done():
+            return task.cancelled()
+        await asyncio.sleep(0.01)
+    return False
