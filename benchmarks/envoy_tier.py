@@ -17,7 +17,6 @@ fixtures/xdist_schedule.py makes them) and prints:
 - the load client's requests per second as the tier's tests report them (terminal summary sections
   "... req/s");
 - with `--repeat N`: the median, min and max wall time, and how many runs had any failure;
-- before each run, the CPU time of a fixed Python loop (`reference_loop`): how fast the machine was then;
 - for a run with a failure: its failure lines, and where its whole output and its Allure results (the
   failures' evidence: Envoy logs, xDS history, config_dump) were saved.
 
@@ -71,17 +70,6 @@ def machine_busy() -> float:
     return (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
 
 
-def reference_loop() -> float:
-    """CPU seconds of a fixed pure-Python loop, timed just before each run. A virtual machine's cores are not
-    equally fast from one minute to the next (a neighbour on the host): on the 2-core reference machine the
-    same loop took 0.5 s at some times and 0.9 s at others, and the tier's CPU time followed it. Figures of
-    runs with a similar reference are comparable."""
-    started, total = time.process_time(), 0
-    for i in range(5_000_000):
-        total += i % 7
-    return time.process_time() - started
-
-
 def children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -100,7 +88,6 @@ class Run:
     busy: dict[str, float] = field(default_factory=dict)  # worker -> seconds of the tests it ran
     workers: dict[str, set[str]] = field(default_factory=dict)  # worker -> modules it ran (some of)
     rps: list[str] = field(default_factory=list)
-    reference: float = 0.0  # reference_loop() just before the run
 
 
 def module_of(classname: str) -> str:
@@ -120,7 +107,6 @@ def junit_key(nodeid: str) -> tuple[str, str]:
 
 
 def run_tier(versions: list[str], workers: str, extra: list[str], log_dir: Path, label: str) -> Run:
-    reference = reference_loop()
     with tempfile.TemporaryDirectory() as tmp:
         junit, results = Path(tmp) / "junit.xml", Path(tmp) / "allure-results"
         cmd = [sys.executable, "-m", "pytest", "suites/envoy", "-v", "-p", "no:pytest_kind", "-p",
@@ -175,12 +161,11 @@ def run_tier(versions: list[str], workers: str, extra: list[str], log_dir: Path,
         print(f"    pytest exited {done.returncode} (whole output: {log}; evidence: {label}-allure-results "
               f"next to it):\n{tail}", file=sys.stderr)
     return Run(wall, done.returncode != 0, summary, cpu, others, {m: dict(v) for m, v in times.items()},
-               {m: dict(v) for m, v in cpu_times.items()}, dict(busy), dict(by_worker), rps, reference)
+               {m: dict(v) for m, v in cpu_times.items()}, dict(busy), dict(by_worker), rps)
 
 
 def print_run(run: Run, versions: list[str]) -> None:
-    print(f"  wall {run.wall:.1f} s for {len(versions)} version(s); {run.summary}{'  (FAILED)' if run.failed else ''}; "
-          f"reference loop {run.reference:.2f} s")
+    print(f"  wall {run.wall:.1f} s for {len(versions)} version(s); {run.summary}{'  (FAILED)' if run.failed else ''}")
     cores = os.cpu_count() or 1
     print(f"    CPU: the run {run.cpu:.1f} s (user+sys), other processes {run.others:.1f} s, of {cores} cores x "
           f"{run.wall:.1f} s = {cores * run.wall:.0f} s" + ("  (machine not idle: figures inflated)"
@@ -278,8 +263,7 @@ def main() -> int:
     walls = [r.wall for r in runs]
     print(f"{args.repeat} run(s) of {len(versions)} version(s): wall median {statistics.median(walls):.1f} s, "
           f"min {min(walls):.1f} s, max {max(walls):.1f} s; CPU median {statistics.median(r.cpu for r in runs):.1f} s, "
-          f"other processes median {statistics.median(r.others for r in runs):.1f} s; reference loop median "
-          f"{statistics.median(r.reference for r in runs):.2f} s; runs with any failure: "
+          f"other processes median {statistics.median(r.others for r in runs):.1f} s; runs with any failure: "
           f"{failed_runs}" + (f"; 1-version runs with any failure: {sum(r.failed for r in single)}" if single else ""))
     return 1 if failed_runs or any(r.failed for r in single) else 0
 
