@@ -10,12 +10,12 @@ from pathlib import Path
 from l7suite import REPO_ROOT
 
 # Most child runs are envoy-tier runs, which need two of the installed plugins: pytest-timeout (its ini
-# options are in pyproject.toml, and --strict-config refuses them without it) and allure-pytest (the
-# labels fixtures/reporting.py puts on every test are its markers); none of the others (xdist, pytest-html,
+# options are in pyproject.toml, and --strict-config refuses them without it) and allure-pytest (the labels
+# fixtures/reporting.py puts on every test are its markers); none of the others (xdist, pytest-html,
 # pytest-kind-ng) and none of the e2e tier's (its options and plan, the kind cluster, --record): loading
-# them would only add imports, a third of a child's start-up. Runs that use e2e options or write results
-# (the report's sample runs) and the unit tests of the evidence in those results ask for every plugin with
-# `all_plugins=True`.
+# them would only add imports (together about a third of a child's start-up). Runs that use e2e options or
+# write results (the report's sample runs) and the unit tests of the evidence in those results ask for every
+# plugin with `all_plugins=True`.
 ENVOY_TIER_ONLY = ("-p", "pytest_timeout", "-p", "allure_pytest.plugin", "-p", "no:fixtures.e2e_plan",
                    "-p", "no:fixtures.e2e_cluster", "-p", "no:fixtures.e2e_recording")
 NO_AUTOLOAD = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}  # installed plugins load only when named with -p
