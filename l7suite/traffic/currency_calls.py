@@ -34,20 +34,12 @@ class Answer:
 
 def call_once(target: str, timeout: float = 5.0) -> Answer:
     """One `GetSupportedCurrencies` call over a fresh plaintext channel (grpcurl -plaintext)."""
-    with grpc.insecure_channel(target) as channel:
-        return _call(hipstershop_pb2_grpc.CurrencyServiceStub(channel), timeout)
+    return on_loop(_call_once(target, timeout), timeout=timeout + 5)
 
 
-def _call(stub, timeout: float) -> Answer:
-    try:
-        response, call = stub.GetSupportedCurrencies.with_call(hipstershop_pb2.Empty(), timeout=timeout)
-    except grpc.RpcError as exc:
-        failed = exc if hasattr(exc, "initial_metadata") else None  # a call's error carries its metadata
-        headers = dict(failed.initial_metadata() or ()) if failed else {}
-        pod = dict(failed.trailing_metadata() or ()).get(POD_HEADER) if failed else None
-        return Answer(exc.code().name, pod, headers, details=str(exc.details())[:200])
-    headers = {k: v for k, v in call.initial_metadata() if isinstance(v, str)}
-    return Answer("OK", dict(call.trailing_metadata()).get(POD_HEADER), headers, tuple(response.currency_codes))
+async def _call_once(target: str, timeout: float) -> Answer:
+    async with grpc.aio.insecure_channel(target) as channel:
+        return await _call_on_loop(hipstershop_pb2_grpc.CurrencyServiceStub(channel).GetSupportedCurrencies, timeout)
 
 
 @dataclass
