@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from l7suite.envoy.admin_client import AdminClient
-from l7suite.lifecycle import die_with_parent
+from l7suite.lifecycle import dying_with_parent
 
 _LIVE: set[EnvoyProcess] = set()
 # Held from an Envoy's fork until it is in _LIVE, and while stop_all() lists them: stop_all() in one thread
@@ -82,8 +82,9 @@ class EnvoyProcess:
         self.log_path = workdir / "envoy.log"
         self.admin_path = workdir / "admin-address"
         self.concurrency = concurrency
-        # runs in the child before exec; must itself set PR_SET_PDEATHSIG (e.g. NetNamespace.preexec())
-        self.preexec = preexec or die_with_parent
+        # runs in the child before exec; must itself set PR_SET_PDEATHSIG (e.g. NetNamespace.preexec()).
+        # None: Envoy is started through dying_with_parent (no preexec_fn, so no fork of the suite's process).
+        self.preexec = preexec
         self.config_path.write_text(json.dumps(bootstrap(xds_host, xds_port, node_id), indent=1))
         self.proc: subprocess.Popen | None = None
         self.admin: AdminClient | None = None
@@ -94,9 +95,12 @@ class EnvoyProcess:
                "--disable-hot-restart", "--concurrency", str(self.concurrency), "--log-level", "info",
                "--log-path", str(self.log_path), "--drain-time-s", "1", "--parent-shutdown-time-s", "2"]
         # stderr goes to a file, never a pipe: a full pipe would block Envoy.
+        preexec = self.preexec
+        if preexec is None:
+            cmd, preexec = dying_with_parent(cmd)
         with _LIVE_LOCK, open(self.workdir / "envoy.stderr", "wb") as err:
             self.proc = proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                                stderr=err, preexec_fn=self.preexec)
+                                                stderr=err, preexec_fn=preexec)
             _LIVE.add(self)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

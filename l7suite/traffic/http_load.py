@@ -65,6 +65,9 @@ class HttpLoad:
         # even_split: requests each worker may still start (its own share of max_requests); else one budget
         self._quotas = even_shares(max_requests, workers) if even_split else None
         self._lock = threading.Condition()
+        # A waiter (wait_for) is woken once this many records exist, not on every request: each wake-up is a
+        # thread switch, and a loop answers thousands of requests per second.
+        self._wake_at = 0
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self.started = 0.0
@@ -137,7 +140,8 @@ class HttpLoad:
                     record = Record(sent, time.monotonic(), 0, None, f"{type(exc).__name__}: {exc}"[:120])
                 with self._lock:
                     self.records.append(record)
-                    self._lock.notify_all()
+                    if len(self.records) >= self._wake_at:
+                        self._lock.notify_all()
                 rate = self.rate
                 if rate:
                     self._stop.wait(max(0.0, sent + self.workers / rate - time.monotonic()))
@@ -147,20 +151,26 @@ class HttpLoad:
     # ---- waiting and reading ----------------------------------------------------------------
     def wait_for(self, count: int, sent_after: float = 0.0, timeout: float = 30.0) -> int:
         """Wait until `count` requests sent after `sent_after` were answered; return how many there are.
-        Raises TimeoutError if the loop does not get there in time (or ran out of its own budget)."""
+        Raises TimeoutError if the loop does not get there in time (or ran out of its own budget). One waiter
+        at a time (the test's thread)."""
         deadline = time.monotonic() + timeout
-        done = seen = 0  # counted incrementally: the loop appends a record, and wakes this wait, per request
+        done = seen = 0  # counted incrementally, over the records appended since the last look
         with self._lock:
-            while True:
-                done += sum(1 for r in self.records[seen:] if r.sent >= sent_after)
-                seen = len(self.records)
-                if done >= count:
-                    return done
-                left = deadline - time.monotonic()
-                if left <= 0 or (not self._budget_left() and not any(t.is_alive() for t in self._threads)):
-                    raise TimeoutError(f"request loop: {done}/{count} answers after t={sent_after:.3f} "
-                                       f"within {timeout:.0f}s ({len(self.records)} in all)")
-                self._lock.wait(min(left, 0.2))
+            try:
+                while True:
+                    done += sum(1 for r in self.records[seen:] if r.sent >= sent_after)
+                    seen = len(self.records)
+                    if done >= count:
+                        return done
+                    left = deadline - time.monotonic()
+                    if left <= 0 or (not self._budget_left() and not any(t.is_alive() for t in self._threads)):
+                        raise TimeoutError(f"request loop: {done}/{count} answers after t={sent_after:.3f} "
+                                           f"within {timeout:.0f}s ({len(self.records)} in all)")
+                    # each new record adds at most one: no point in looking before count - done more came
+                    self._wake_at = seen + count - done
+                    self._lock.wait(min(left, 0.2))
+            finally:
+                self._wake_at = 0
 
     def rps(self) -> float:
         end = self.stopped or time.monotonic()
