@@ -11,7 +11,6 @@ import json
 import os
 import signal
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,18 +18,11 @@ import pytest
 
 from l7suite.scenarios import SUITE_SELF_CHECKS
 from suites.child_pytest import start_pytest
+from suites.processes import alive, wait_for
 
 SCENARIO = SUITE_SELF_CHECKS
 PROBE = "suites/envoy/data/hygiene_probe.py"
 EXIT = {"pass": 0, "fail": 1, "interrupt": 2, "kill": -signal.SIGKILL}
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
-    except FileNotFoundError:
-        return False
-    return state != "Z"
 
 
 def gone(pid: int) -> bool:
@@ -74,15 +66,6 @@ def listening_sockets() -> dict[int, int]:
             if fields[3] == "0A":  # TCP_LISTEN
                 found[int(fields[9])] = int(fields[1].rsplit(":", 1)[1], 16)
     return found
-
-
-def wait_for(predicate, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return predicate()
 
 
 @dataclass

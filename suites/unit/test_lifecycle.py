@@ -4,11 +4,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from l7suite import lifecycle
 from l7suite.lifecycle import die_with_parent, dying_with_parent
+from suites.processes import alive, wait_for
 
 # A parent that starts `sleep 60` as the suite starts Envoy, prints the sleep's pid, then waits to be killed.
 PARENT = """
@@ -19,21 +19,6 @@ child = subprocess.Popen(cmd, preexec_fn=preexec)
 print(child.pid, flush=True)
 time.sleep(60)
 """
-
-
-def gone(pid: int, timeout: float = 5.0) -> bool:
-    """Dead within `timeout` (looked at least once)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except FileNotFoundError:
-            return True
-        if state == "Z":  # killed, not yet reaped by its new parent
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(0.02)
 
 
 def comm(pid: int) -> str:
@@ -47,18 +32,16 @@ def test_a_command_started_dying_with_parent_dies_when_its_parent_is_killed():
     parent = subprocess.Popen([sys.executable, "-c", PARENT], stdout=subprocess.PIPE, text=True)
     try:
         child = int(parent.stdout.readline())
-        deadline = time.monotonic() + 5
-        while comm(child) != "sleep" and time.monotonic() < deadline:  # setpriv execs it in the same process
-            time.sleep(0.01)
-        assert comm(child) == "sleep"
+        # setpriv execs it in the same process
+        assert wait_for(lambda: comm(child) == "sleep", 5), f"pid {child} is {comm(child)!r}, not sleep"
         parent.send_signal(signal.SIGKILL)
         parent.wait(10)
-        assert gone(child), f"sleep {child} outlived its killed parent"
+        assert wait_for(lambda: not alive(child), 5), f"sleep {child} outlived its killed parent"
     finally:
         parent.kill()
         parent.wait()
         parent.stdout.close()
-        if "child" in locals() and not gone(child, 0):
+        if "child" in locals() and alive(child):
             os.kill(child, signal.SIGKILL)
 
 
