@@ -3,8 +3,10 @@ manifests folder, translated as the agent does, is taken by every supported Envo
 summary prints a table per version with the verdict of each folder: ACK, NACK, NO ACK in N s or INVALID
 (l7suite/envoy/verdicts.py).
 
-A version's folders are loaded side by side, one Envoy each (own xDS server, ports and files: independent),
-and each test reads its folder's verdict: a version takes as long as its slowest folder, not their sum."""
+A version's folders are first loaded together on one Envoy; where that can only mean ACK for each folder
+alone (l7suite/envoy/folders_together.py says when), every folder gets ACK from it. Otherwise each folder is
+loaded side by side on an Envoy of its own (own xDS server, ports and files: independent), and each test
+reads its folder's verdict: a version then takes as long as its slowest folder, not their sum."""
 
 import re
 import shutil
@@ -15,9 +17,12 @@ import pytest
 
 from fixtures.envoy_runs import record_compat, scenario_outcome
 from l7suite import MANIFESTS_DIR
+from l7suite.envoy.binaries import ensure_envoy
+from l7suite.envoy.envoy_run import DEFAULT_VARIABLES
+from l7suite.envoy.folders_together import all_ack_together
 from l7suite.envoy.resources import CLUSTER, LISTENER, SHORT
 from l7suite.envoy.verdicts import ACK, Outcome, Verdict
-from l7suite.manifests import available_scenarios
+from l7suite.manifests import ManifestError, available_scenarios, load_manifest_set
 from l7suite.scenarios import config_compat
 from suites.child_pytest import run_pytest
 
@@ -68,11 +73,27 @@ def judge(name: str, manifests_dir: Path, binary: Path, workdir: Path, ack_timeo
         return verdict_from_envoy(run, ack_timeout), "\n".join(e.describe() for e in run.ads.events)
 
 
+def judged_together(names: list[str], manifests_dir: Path, binary: Path, workdir: Path) -> dict | None:
+    """ACK for every folder from one Envoy, with its history, or None: they are judged one by one."""
+    try:
+        folders = {name: load_manifest_set(name, manifests_dir, DEFAULT_VARIABLES) for name in names}
+    except ManifestError:
+        return None
+    history = all_ack_together(folders, binary, workdir)
+    if history is None:
+        return None
+    together = f"(the {len(names)} folders together on one Envoy: l7suite/envoy/folders_together.py)\n{history}"
+    return dict.fromkeys(names, (ACK, together))
+
+
 @pytest.fixture(scope="module")
 def verdicts(envoy_binary, manifests_dir, tmp_path_factory, request) -> dict:
     """folder -> (verdict, xDS history), or the exception judging it raised: every folder of this version at once."""
     ack_timeout = request.config.getoption("--envoy-ack-timeout")
     names = compat_folders(manifests_dir)
+    together = judged_together(names, manifests_dir, envoy_binary, tmp_path_factory.mktemp("together"))
+    if together is not None:
+        return together
     with ThreadPoolExecutor(len(names) or 1) as pool:
         futures = {name: pool.submit(judge, name, manifests_dir, envoy_binary, tmp_path_factory.mktemp(name),
                                      ack_timeout) for name in names}
@@ -89,6 +110,25 @@ def test_envoy_accepts_every_resource(scenario_name, envoy_version, verdicts, re
     record_compat(request.config, scenario_name, envoy_version, outcome)
     if outcome.verdict is not Verdict.ACK:
         pytest.fail(f"scenario {scenario_name!r} on Envoy {envoy_version}: {outcome.describe()}", pytrace=False)
+
+
+def test_folders_share_an_envoy_only_when_each_would_get_ack_alone(suite_envoy_version, tmp_path):
+    # The shortcut's own check, once: the manifests' folders get ACK together; with one folder Envoy rejects,
+    # there is no shared verdict and each folder is judged on its own Envoy (the table test below: NACK).
+    binary = ensure_envoy(suite_envoy_version)
+    for workdir in ("all", "w"):
+        (tmp_path / workdir).mkdir()
+    names = compat_folders(MANIFESTS_DIR)
+    together = judged_together(names, MANIFESTS_DIR, binary, tmp_path / "all")
+    assert together is not None, f"folders {names} no longer get ACK together on one Envoy (see " \
+                                 "l7suite/envoy/folders_together.py): config-compat starts an Envoy per folder"
+    assert {outcome.verdict for outcome, _ in together.values()} == {Verdict.ACK}
+    assert "ACK" in next(iter(together.values()))[1]
+    for name in ("proxy-redirect", "weighted-lb"):
+        shutil.copytree(MANIFESTS_DIR / name, tmp_path / "copies" / name)
+    cec = tmp_path / "copies" / "weighted-lb" / "cec.yaml"
+    cec.write_text(cec.read_text().replace("connect_timeout: 5s", "connect_timeout: -1s", 1))
+    assert judged_together(["proxy-redirect", "weighted-lb"], tmp_path / "copies", binary, tmp_path / "w") is None
 
 
 # Copies of scenarios broken one way each: (scenario, file, old, new). Not module-level
