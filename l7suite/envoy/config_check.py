@@ -34,6 +34,7 @@ from l7suite.manifests import K8sObject, display_path
 from l7suite.versions import UnknownVersion, envoy_versions
 
 CHECK_TIMEOUT = 10.0  # seconds Envoy gets to ACK everything and make its listeners active (`--timeout`)
+JOIN_POLL_S = 0.2  # how often the main thread wakes while the versions run, to notice Ctrl-C
 
 
 class CheckError(RuntimeError):
@@ -101,7 +102,11 @@ def _run_versions(versions: list[str], binaries: dict[str, Path], configs: list[
                 for thread in threads:
                     thread.start()
                 for thread in threads:
-                    thread.join()
+                    # Joined with a timeout, in turns: the kernel may deliver Ctrl-C's SIGINT to any thread
+                    # (gRPC's, Envoy's watchers); Python only runs its handler in the main thread, and a join
+                    # without a timeout would sleep on through it (seen: the check still running 20 s later).
+                    while thread.is_alive():
+                        thread.join(JOIN_POLL_S)
         except BaseException:
             CANCELLED.set()  # before stop_all: no thread starts an Envoy stop_all would not see
             stop_all()
