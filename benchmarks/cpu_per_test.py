@@ -6,7 +6,9 @@ process that runs it (an xdist worker: the test's threads, its stand-ins, its AD
 children that process reaped meanwhile (Envoys, child pytest runs, `l7suite check`). A module's fixtures
 start with its first test and stop with its last, so the sum over a module's tests of one Envoy version is
 that scenario's whole cost on that version. A child counts once reaped; the suite waits for every child
-it starts (EnvoyProcess.stop, subprocess.run / Popen.wait).
+it starts (EnvoyProcess.stop, subprocess.run / Popen.wait). Child pytest runs forked from the forkserver
+(suites/child_pytest.py) are reaped by it, not by this process: they count with the CPU time each reports as
+it ends (FORKED_CPU; one killed with -9 reports none).
 """
 
 from __future__ import annotations
@@ -15,13 +17,15 @@ import resource
 
 import pytest
 
+from suites.child_pytest import FORKED_CPU
+
 STARTED = pytest.StashKey[float]()
 
 
 def process_cpu() -> float:
     """User + sys seconds of this process and of its reaped children."""
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime + FORKED_CPU[0]
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

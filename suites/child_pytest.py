@@ -1,10 +1,27 @@
-"""Run the suite itself in a child process (for tests about the suite's own behaviour)."""
+"""Run the suite itself in a child process (for tests about the suite's own behaviour).
+
+Envoy-tier child runs are forked from a process that has already imported pytest and the suite's library
+(multiprocessing's forkserver, with a preload list), not started as a new interpreter: a child then skips the
+imports that were most of its cost (about 0.4 s of CPU each, -X importtime; the envoy tier makes six such
+runs on 2 cores). A forked child is still a process of its own and ends as `python -m pytest` would:
+pytest.main's exit code, Ctrl-C as KeyboardInterrupt (the forkserver restores the default SIGINT handler in
+its children), kill -9 as -9. Runs with every plugin (`all_plugins=True`) start a new interpreter: some of
+their plugins' modules would be imported before pytest could mark them for assertion rewriting, which pytest
+reports with a warning (an error under this project's filterwarnings).
+"""
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import functools
+import multiprocessing
+import multiprocessing.forkserver
 import os
+import resource
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from l7suite import REPO_ROOT
@@ -19,24 +36,132 @@ from l7suite import REPO_ROOT
 ENVOY_TIER_ONLY = ("-p", "pytest_timeout", "-p", "allure_pytest.plugin", "-p", "no:fixtures.e2e_plan",
                    "-p", "no:fixtures.e2e_cluster", "-p", "no:fixtures.e2e_recording")
 NO_AUTOLOAD = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}  # installed plugins load only when named with -p
+# What the forkserver imports once for every envoy-tier child. Not the plugins named with -p above, nor
+# conftest.py's fixtures.* or the test modules: pytest imports those itself, to rewrite their asserts.
+PRELOAD = ["pytest", "allure", "allure_commons.logger", "allure_pytest.listener", "l7suite.envoy.envoy_run",
+           "l7suite.report.environment", "l7suite.scenarios", "l7suite.versions"]
 
 
-def pytest_command(*args: str, all_plugins: bool = False) -> list[str]:
-    return [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *(() if all_plugins else ENVOY_TIER_ONLY),
-            *args]
+def pytest_args(*args: str, all_plugins: bool = False) -> list[str]:
+    return ["-p", "no:cacheprovider", *(() if all_plugins else ENVOY_TIER_ONLY), *args]
 
 
 def child_env(env: dict[str, str] | None, all_plugins: bool = False) -> dict[str, str]:
     return {**os.environ, **({} if all_plugins else NO_AUTOLOAD), **(env or {})}
 
 
+# CPU seconds (user + sys, with their Envoys) of the forked children that ended here. A forked child is reaped
+# by the forkserver, so its CPU time reaches this process's RUSAGE_CHILDREN only when the forkserver is reaped,
+# as this process ends; each child writes its own next to its log as it ends (not one killed with -9), and
+# benchmarks/cpu_per_test.py adds it to the test that ran it.
+FORKED_CPU = [0.0]
+
+
+@functools.cache
+def forkserver() -> multiprocessing.context.BaseContext:
+    """The forkserver context, its preload set before the server starts (on the first child)."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(PRELOAD)
+    atexit.register(_stop_forkserver)
+    return context
+
+
+def _stop_forkserver() -> None:
+    """Stop and reap the forkserver as this process ends, so that its CPU time (and its children's) is counted
+    as this process's children's (benchmarks/envoy_tier.py reads it so) and it never outlives this process.
+    Without it the server would only stop when it sees this process gone. `_stop` is what CPython's own tests
+    use to stop it (Lib/multiprocessing/forkserver.py, 3.11)."""
+    stop = getattr(multiprocessing.forkserver._forkserver, "_stop", None)
+    if stop is not None:
+        stop()
+
+
+class ForkedPytest:
+    """An envoy-tier child run forked from the forkserver, with the part of subprocess.Popen's interface the
+    suite's tests use (pid, poll, wait, send_signal, kill)."""
+
+    def __init__(self, args: list[str], env: dict[str, str], log: Path):
+        self.args = ["python", "-m", "pytest", *args]  # what it runs, for messages
+        context = forkserver()
+        # daemon: should a test leave one running, the worker stops it on its way out rather than wait for it
+        self._process = context.Process(target=_pytest_main, args=(args, env, str(log)), daemon=True,
+                                        name="child-pytest")
+        self._process.start()
+        self._cpu_file = Path(f"{log}.cpu")
+        self._counted = False
+
+    @property
+    def pid(self) -> int:
+        assert self._process.pid is not None  # started in __init__
+        return self._process.pid
+
+    @property
+    def returncode(self) -> int | None:
+        return self._process.exitcode
+
+    def poll(self) -> int | None:
+        return self._ended(self._process.exitcode)
+
+    def wait(self, timeout: float | None = None) -> int:
+        self._process.join(timeout)
+        if self._process.exitcode is None:
+            raise subprocess.TimeoutExpired(self.args, timeout or 0)
+        return self._ended(self._process.exitcode)
+
+    def _ended(self, exitcode: int | None) -> int | None:
+        if exitcode is not None and not self._counted:
+            self._counted = True
+            with contextlib.suppress(OSError, ValueError):  # none written: killed
+                FORKED_CPU[0] += float(self._cpu_file.read_text())
+        return exitcode
+
+    def send_signal(self, signum: int) -> None:
+        if self._process.exitcode is None:
+            os.kill(self.pid, signum)
+
+    def kill(self) -> None:
+        if self._process.exitcode is None:
+            self._process.kill()
+
+
+def _pytest_main(args: list[str], env: dict[str, str], log: str) -> None:
+    """In the forked child: output to the log, the run's environment, and pytest as `python -m pytest`."""
+    import pytest
+
+    out = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    os.dup2(out, 1)
+    os.dup2(out, 2)
+    os.close(out)
+    os.environ.clear()
+    os.environ.update(env)
+    tempfile.tempdir = None  # as cached by the forkserver: found again from this run's TMPDIR
+    os.chdir(REPO_ROOT)
+    sys.argv = ["pytest", *args]
+    try:
+        sys.exit(pytest.main(args))
+    finally:
+        own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        Path(f"{log}.cpu").write_text(f"{own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime:.3f}")
+
+
+def start_pytest(*args: str, env: dict[str, str], log: Path) -> ForkedPytest:
+    """An envoy-tier child run, its output (stdout and stderr) going to `log`."""
+    return ForkedPytest(pytest_args(*args), child_env(env), log)
+
+
 def run_pytest(*args: str, env: dict[str, str] | None = None, timeout: float = 120,
                all_plugins: bool = False) -> subprocess.CompletedProcess:
-    return subprocess.run(pytest_command(*args, all_plugins=all_plugins), cwd=REPO_ROOT,
-                          env=child_env(env, all_plugins), capture_output=True, text=True, timeout=timeout)
-
-
-def start_pytest(*args: str, env: dict[str, str], log: Path) -> subprocess.Popen:
-    with log.open("w") as out:  # the child keeps its own copy of the descriptor
-        return subprocess.Popen(pytest_command(*args), cwd=REPO_ROOT, env=child_env(env),
-                                stdout=out, stderr=subprocess.STDOUT)
+    """A child run to its end, its output in `stdout` (an envoy-tier run's stderr is in it too)."""
+    if all_plugins:
+        return subprocess.run([sys.executable, "-m", "pytest", *pytest_args(*args, all_plugins=True)],
+                              cwd=REPO_ROOT, env=child_env(env, all_plugins=True), capture_output=True, text=True,
+                              timeout=timeout)
+    with tempfile.TemporaryDirectory(prefix="child-pytest-") as folder:
+        log = Path(folder) / "log"
+        child = start_pytest(*args, env=env or {}, log=log)
+        try:
+            returncode = child.wait(timeout)
+        finally:
+            child.kill()
+            child.wait()
+        return subprocess.CompletedProcess(child.args, returncode, log.read_text(), "")

@@ -12,13 +12,13 @@ import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from subprocess import Popen, TimeoutExpired
+from subprocess import TimeoutExpired
 
 import pytest
 
 from l7suite import MANIFESTS_DIR, REPO_ROOT
 from l7suite.scenarios import SUITE_SELF_CHECKS, Scenario, circuit_breaker, grpc_lb, weighted_lb
-from suites.child_pytest import start_pytest
+from suites.child_pytest import ForkedPytest, start_pytest
 
 SCENARIO = SUITE_SELF_CHECKS
 CHILD_TIMEOUT = 120  # seconds for one child run of a scenario module
@@ -60,7 +60,7 @@ BROKEN = {
 
 @dataclass
 class ChildRun:
-    process: Popen | None  # None: a copy could not be broken (see `problem`)
+    process: ForkedPytest | None  # None: a copy could not be broken (see `problem`)
     log: Path
     problem: str = ""
 

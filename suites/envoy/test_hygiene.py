@@ -10,14 +10,13 @@ import ctypes
 import json
 import os
 import signal
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from l7suite.scenarios import SUITE_SELF_CHECKS
-from suites.child_pytest import start_pytest
+from suites.child_pytest import ForkedPytest, start_pytest
 from suites.processes import alive, wait_for
 
 SCENARIO = SUITE_SELF_CHECKS
@@ -70,7 +69,7 @@ def listening_sockets() -> dict[int, int]:
 
 @dataclass
 class Probe:
-    child: subprocess.Popen
+    child: ForkedPytest
     out: Path  # where the probe writes what it holds
     log: Path
 
