@@ -1,13 +1,14 @@
 """Run the suite itself in a child process (for tests about the suite's own behaviour).
 
 Envoy-tier child runs are forked from a process that has already imported pytest and the suite's library
-(multiprocessing's forkserver, with a preload list), not started as a new interpreter: a child then skips the
-imports that were most of its cost (about 0.4 s of CPU each, -X importtime; the envoy tier makes six such
-runs on 2 cores). A forked child is still a process of its own and ends as `python -m pytest` would:
-pytest.main's exit code, Ctrl-C as KeyboardInterrupt (the forkserver restores the default SIGINT handler in
-its children), kill -9 as -9. Runs with every plugin (`all_plugins=True`) start a new interpreter: some of
-their plugins' modules would be imported before pytest could mark them for assertion rewriting, which pytest
-reports with a warning (an error under this project's filterwarnings).
+(multiprocessing's forkserver, with a preload list), not started as a new interpreter. A trivial child run
+then costs about 0.15 s of CPU instead of 0.6 s (the rest was imports); the envoy tier makes six on 2 cores.
+A forked child is still a process of its own and ends as `python -m pytest` would: pytest.main's exit code,
+Ctrl-C as KeyboardInterrupt (the forkserver restores the default SIGINT handler in its children), kill -9 as
+-9. multiprocessing's rule applies to whatever starts one: a script's top level must be guarded by
+`if __name__ == "__main__"` (pytest's own entry points are). Runs with every plugin (`all_plugins=True`)
+start a new interpreter: pytest marks every installed plugin's modules for assertion rewriting there, and
+warns (an error under this project's filterwarnings) about those the forkserver had already imported.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from __future__ import annotations
 import atexit
 import contextlib
 import functools
+import gc
+import importlib
 import multiprocessing
 import multiprocessing.forkserver
 import os
@@ -30,20 +33,23 @@ from l7suite import REPO_ROOT
 # options are in pyproject.toml, and --strict-config refuses them without it) and allure-pytest (the labels
 # fixtures/reporting.py puts on every test are its markers); none of the others (xdist, pytest-html,
 # pytest-kind-ng) and none of the e2e tier's (its options and plan, the kind cluster, --record): loading
-# them would only add imports (together about a third of a child's start-up). Runs that use e2e options or
-# write results (the report's sample runs) and the unit tests of the evidence in those results ask for every
-# plugin with `all_plugins=True`.
-ENVOY_TIER_ONLY = ("-p", "pytest_timeout", "-p", "allure_pytest.plugin", "-p", "no:fixtures.e2e_plan",
-                   "-p", "no:fixtures.e2e_cluster", "-p", "no:fixtures.e2e_recording")
-NO_AUTOLOAD = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}  # installed plugins load only when named with -p
-# What the forkserver imports once for every envoy-tier child. Not the plugins named with -p above, nor
-# conftest.py's fixtures.* or the test modules: pytest imports those itself, to rewrite their asserts.
-PRELOAD = ["pytest", "allure", "allure_commons.logger", "allure_pytest.listener", "l7suite.envoy.envoy_run",
-           "l7suite.report.environment", "l7suite.scenarios", "l7suite.versions"]
+# them would only add imports (together about a third of a child's start-up). The two are handed to
+# pytest.main as plugin objects rather than named with -p, which reads every installed package's entry points
+# to look the name up (py-spy: the biggest part of a forked child's start-up left). Runs that use e2e options
+# or write results (the report's sample runs) and the unit tests of the evidence in those results ask for
+# every plugin with `all_plugins=True`.
+ENVOY_TIER_PLUGINS = ("pytest_timeout", "allure_pytest.plugin")
+NOT_E2E = ("-p", "no:fixtures.e2e_plan", "-p", "no:fixtures.e2e_cluster", "-p", "no:fixtures.e2e_recording")
+NO_AUTOLOAD = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}  # installed plugins load only when named
+# What the forkserver imports once for every envoy-tier child. Not conftest.py's fixtures.* or the test
+# modules: pytest imports those itself, to rewrite their asserts (the two plugins above, registered as
+# objects, are not rewritten either way).
+PRELOAD = ["pytest", *ENVOY_TIER_PLUGINS, "allure", "allure_commons.logger", "allure_pytest.listener",
+           "l7suite.envoy.envoy_run", "l7suite.report.environment", "l7suite.scenarios", "l7suite.versions"]
 
 
 def pytest_args(*args: str, all_plugins: bool = False) -> list[str]:
-    return ["-p", "no:cacheprovider", *(() if all_plugins else ENVOY_TIER_ONLY), *args]
+    return ["-p", "no:cacheprovider", *(() if all_plugins else NOT_E2E), *args]
 
 
 def child_env(env: dict[str, str] | None, all_plugins: bool = False) -> dict[str, str]:
@@ -81,7 +87,9 @@ class ForkedPytest:
     suite's tests use (pid, poll, wait, send_signal, kill)."""
 
     def __init__(self, args: list[str], env: dict[str, str], log: Path):
-        self.args = ["python", "-m", "pytest", *args]  # what it runs, for messages
+        # what it runs, for messages: the same as this command, with PYTEST_DISABLE_PLUGIN_AUTOLOAD=1
+        self.args = ["python", "-m", "pytest", *(a for name in ENVOY_TIER_PLUGINS for a in ("-p", name)),
+                     *args]
         context = forkserver()
         # daemon: should a test leave one running, the worker stops it on its way out rather than wait for it
         self._process = context.Process(target=_pytest_main, args=(args, env, str(log)), daemon=True,
@@ -128,6 +136,11 @@ def _pytest_main(args: list[str], env: dict[str, str], log: str) -> None:
     """In the forked child: output to the log, the run's environment, and pytest as `python -m pytest`."""
     import pytest
 
+    # The forkserver's objects (every preloaded module's) are left out of this process's garbage collections,
+    # which would otherwise walk them all again (and copy their memory pages) in each child: gc.freeze's
+    # documented use before a fork without exec.
+    gc.freeze()
+    plugins = [importlib.import_module(name) for name in ENVOY_TIER_PLUGINS]
     out = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     os.dup2(out, 1)
     os.dup2(out, 2)
@@ -138,7 +151,7 @@ def _pytest_main(args: list[str], env: dict[str, str], log: str) -> None:
     os.chdir(REPO_ROOT)
     sys.argv = ["pytest", *args]
     try:
-        sys.exit(pytest.main(args))
+        sys.exit(pytest.main(args, plugins=plugins))
     finally:
         own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
         Path(f"{log}.cpu").write_text(f"{own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime:.3f}")
@@ -164,4 +177,6 @@ def run_pytest(*args: str, env: dict[str, str] | None = None, timeout: float = 1
         finally:
             child.kill()
             child.wait()
-        return subprocess.CompletedProcess(child.args, returncode, log.read_text(), "")
+        output = log.read_text() if log.exists() else \
+            f"(no output: the forked child ended with {returncode} before pytest started; see this run's stderr)"
+        return subprocess.CompletedProcess(child.args, returncode, output, "")
