@@ -1,13 +1,19 @@
 """How the envoy tier's units are handed to xdist workers (fixtures/xdist_schedule.py), driven through
-xdist's own LoadScopeScheduling with stand-in worker nodes: the run-once checks first, and the units that
-run statistical tests kept on one worker."""
+xdist's own LoadScopeScheduling with stand-in worker nodes: the run-once checks first, the heaviest modules'
+units next, and the units that run statistical tests kept on one worker."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from types import SimpleNamespace
 
-from fixtures.xdist_schedule import ENVOY_TIER, next_unit, pytest_xdist_make_scheduler, runs_statistics
+from fixtures.xdist_schedule import (
+    ENVOY_TIER,
+    envoy_tier_order,
+    next_unit,
+    pytest_xdist_make_scheduler,
+    runs_statistics,
+)
 
 STATISTICAL = "from l7suite.traffic.share_statistics import check_share\n"
 VERSIONS = ("1.37.0", "1.38.3")
@@ -95,3 +101,12 @@ def test_next_unit_falls_back_to_the_head_of_the_queue():
     assert next_unit(["a", "b", "c"], is_statistics, statistics_worker=True) == "b"
     assert next_unit(["a", "b", "c"], is_statistics, statistics_worker=False) == "a"
     assert next_unit(["b"], is_statistics, statistics_worker=False) == "b"
+
+
+def test_run_once_checks_then_the_heaviest_modules_then_the_rest_each_in_the_order_given():
+    once, grpc, live, egress, proxy = (f"{ENVOY_TIER}test_{m}.py" for m in
+                                       ("hygiene", "grpc_lb", "live_update", "egress_allowlist", "proxy_redirect"))
+    scopes = [f"{egress}@1.38.3", f"{live}@1.38.3", f"{proxy}@1.38.3", "suites/e2e/test_x.py", once,
+              f"{grpc}@1.38.3", f"{egress}@1.37.0", f"{grpc}@1.37.0"]
+    assert envoy_tier_order(scopes) == [once, f"{grpc}@1.38.3", f"{grpc}@1.37.0", f"{live}@1.38.3", f"{egress}@1.38.3",
+                                        f"{proxy}@1.38.3", f"{egress}@1.37.0", "suites/e2e/test_x.py"]
