@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from types import SimpleNamespace
 
+from fixtures import xdist_schedule
 from fixtures.xdist_schedule import (
     ENVOY_TIER,
     envoy_tier_order,
@@ -68,7 +69,8 @@ def run(root: Path, collection: list[str], workers: int) -> dict[str, list[str]]
     return {n.gateway.id: list(dict.fromkeys(scheduler._split_scope(collection[i]) for i in n.sent)) for n in nodes}
 
 
-def test_statistical_units_go_to_one_worker_and_the_rest_to_the_other(tmp_path):
+def test_statistical_units_go_to_one_worker_and_the_rest_to_the_other(tmp_path, monkeypatch):
+    monkeypatch.setattr(xdist_schedule, "RESERVED_FOR_THE_END", 0)  # the affinity alone (the reserve: below)
     units = run(tmp_path, tier(tmp_path), workers=2)
     statistical = {u for u in units["gw0"] + units["gw1"] if "grpc" in u or "split" in u}
     assert len(statistical) == 4
@@ -96,11 +98,38 @@ def test_statistical_modules_are_recognised_by_their_import(tmp_path):
     assert not runs_statistics("suites/e2e/test_split.py", tmp_path)  # other tiers keep xdist's order
 
 
-def test_next_unit_falls_back_to_the_head_of_the_queue():
-    is_statistics = {"a": False, "b": True, "c": False}.__getitem__
+def test_next_unit_falls_back_to_the_head_of_the_queue(monkeypatch):
+    monkeypatch.setattr(xdist_schedule, "RESERVED_FOR_THE_END", 1)
+    is_statistics = {"a": False, "b": True, "c": False, "d": False}.__getitem__
     assert next_unit(["a", "b", "c"], is_statistics, statistics_worker=True) == "b"
     assert next_unit(["a", "b", "c"], is_statistics, statistics_worker=False) == "a"
     assert next_unit(["b"], is_statistics, statistics_worker=False) == "b"
+    assert next_unit(["a", "c"], is_statistics, statistics_worker=True) == "a"
+
+
+def test_the_other_worker_takes_statistical_units_before_its_reserve(monkeypatch):
+    monkeypatch.setattr(xdist_schedule, "RESERVED_FOR_THE_END", 2)
+    is_statistics = {"a": False, "b": True, "c": False, "d": False}.__getitem__
+    assert next_unit(["a", "b", "c", "d"], is_statistics, statistics_worker=False) == "a"  # 3 of its own left
+    assert next_unit(["b", "c", "d"], is_statistics, statistics_worker=False) == "b"  # 2: the reserve
+    assert next_unit(["c", "d"], is_statistics, statistics_worker=False) == "c"  # no statistical one left
+
+
+def test_the_other_worker_keeps_its_last_units_back_and_takes_statistical_ones(tmp_path, monkeypatch):
+    monkeypatch.setattr(xdist_schedule, "RESERVED_FOR_THE_END", 2)
+    tier(tmp_path)  # the module files; the tests below: 4 per statistical unit, 1 per other unit
+    collection = [f"{ENVOY_TIER}test_hygiene.py::test_nothing_is_left_behind[pass]"]
+    collection += [f"{ENVOY_TIER}{m}::test_{t}[envoy-{v}]" for m in ("test_grpc.py", "test_split.py")
+                   for v in VERSIONS for t in "abcd"]
+    collection += [f"{ENVOY_TIER}{m}::test_a[envoy-{v}]" for m in ("test_redirect.py", "test_cpl.py") for v in VERSIONS]
+    units = run(tmp_path, collection, workers=2)
+    names = {w: [u.rsplit("/", 1)[-1] for u in got] for w, got in units.items()}
+    # gw1 takes its own units until 2 are left, then the statistical ones; the 2 it kept back go to whichever
+    # worker is free first (gw0 here, its statistical units done)
+    assert names["gw1"] == ["test_hygiene.py", "test_redirect.py@1.37.0", "test_redirect.py@1.38.3",
+                            "test_split.py@1.37.0", "test_split.py@1.38.3"], names
+    assert names["gw0"] == ["test_grpc.py@1.37.0", "test_grpc.py@1.38.3", "test_cpl.py@1.37.0",
+                            "test_cpl.py@1.38.3"], names
 
 
 def test_run_once_checks_then_the_heaviest_modules_then_the_rest_each_in_the_order_given():
