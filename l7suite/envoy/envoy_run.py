@@ -14,6 +14,7 @@ inside the namespace.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 import uuid
@@ -53,9 +54,14 @@ WARNING_LINE = re.compile(r"\]\[(warning|error|critical)\]")
 MAX_UNIX_SOCKET_PATH = 100  # the kernel's limit is 107 bytes
 
 
-def translate_scenario(scenario: ManifestSet) -> Translated:
-    """The scenario's CECs as the agent serves them to an Envoy fed by the suite's ADS server."""
-    return translate_configs(scenario.envoy_configs(), scenario.objects, ads_config_source)
+def translate_scenario(scenario: ManifestSet, netns: NetNamespace | None = None) -> Translated:
+    """The scenario's CECs as the agent serves them to an Envoy fed by the suite's ADS server. For an Envoy in
+    `netns`, the ports of listeners without an address are chosen and held (l7suite/loopback_ports.py) in that
+    namespace, where Envoy binds them: a port free in the suite's namespace can be taken in Envoy's, e.g. by a
+    socket of the suite's admin calls there (seen once in 20 runs: NACK "cannot bind '127.0.0.1:34433':
+    Address already in use")."""
+    with netns.entered() if netns else contextlib.nullcontext():
+        return translate_configs(scenario.envoy_configs(), scenario.objects, ads_config_source)
 
 
 def endpoints_for(cluster: str, addresses: list[str]) -> Message:
@@ -101,7 +107,7 @@ class EnvoyRun(StartedInWith):
 
     def launch(self) -> None:
         """Translate (ManifestError before anything starts), serve the configuration and start Envoy."""
-        self.translated = translate_scenario(self.scenario)
+        self.translated = translate_scenario(self.scenario, self.netns)
         self.ads.start()
         self.envoy = EnvoyProcess(self.binary, self.workdir, self.ads.host, self.ads.port,
                                   node_id=f"l7suite-{uuid.uuid4().hex[:8]}",
@@ -141,8 +147,9 @@ class EnvoyRun(StartedInWith):
 
     def stage_update(self, stage: str) -> Translated:
         """The configuration after `kubectl apply` of the scenario's `stages/<stage>.yaml` (for apply())."""
-        return translate_update(self.scenario, stage_configs(self.scenario, stage), self.translated.listener_ports,
-                                ads_config_source)
+        with self.netns.entered() if self.netns else contextlib.nullcontext():  # ports: as translate_scenario
+            return translate_update(self.scenario, stage_configs(self.scenario, stage),
+                                    self.translated.listener_ports, ads_config_source)
 
     @property
     def versions(self) -> dict[str, str]:

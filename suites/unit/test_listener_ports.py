@@ -1,10 +1,15 @@
-"""A listener's port stays held from its choice until Envoy listens on it (l7suite/cilium/cec_translation.py)."""
+"""A listener's port stays held from its choice until Envoy listens on it (l7suite/cilium/cec_translation.py), in
+the network namespace Envoy binds it in."""
 
 import socket
 
 import pytest
 
+from l7suite import MANIFESTS_DIR
+from l7suite.envoy.envoy_run import DEFAULT_VARIABLES, translate_scenario
 from l7suite.loopback_ports import free_loopback_port, release_ports
+from l7suite.manifests import load_manifest_set
+from l7suite.standins.netns import NetNamespace
 
 
 def bound(port: int, reuseport: bool = False) -> socket.socket:
@@ -27,3 +32,19 @@ def test_a_chosen_port_is_held_until_released_and_envoy_can_bind_it_meanwhile():
         envoy.listen()
         release_ports([port])
     bound(port).close()
+
+
+def test_the_ports_of_an_envoy_in_a_namespace_are_held_in_that_namespace():
+    # proxy-redirect's Envoy binds its listener inside a network namespace: a port held only in the suite's own
+    # namespace can be taken there (seen: NACK "cannot bind '127.0.0.1:34433': Address already in use")
+    with NetNamespace() as netns:
+        translated = translate_scenario(load_manifest_set("weighted-lb", MANIFESTS_DIR, DEFAULT_VARIABLES), netns)
+        ports = list(translated.listener_ports.values())
+        assert ports
+        try:
+            with netns.entered():
+                for port in ports:
+                    with pytest.raises(OSError):
+                        bound(port).close()
+        finally:
+            release_ports(ports)
