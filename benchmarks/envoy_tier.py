@@ -17,6 +17,8 @@ fixtures/xdist_schedule.py makes them) and prints:
 - the load client's requests per second as the tier's tests report them (terminal summary sections
   "... req/s");
 - with `--repeat N`: the median, min and max wall time, and how many runs had any failure;
+- with `--against CHECKOUT`: the same for another checkout, its runs alternated with this one's, and in how
+  many of the pairs this one was faster (the machine's speed drifts within an hour: docs/envoy-tier.md);
 - for a run with a failure: its failure lines, and where its whole output and its Allure results (the
   failures' evidence: Envoy logs, xDS history, config_dump) were saved.
 
@@ -24,6 +26,7 @@ fixtures/xdist_schedule.py makes them) and prints:
     python benchmarks/envoy_tier.py --repeat 10     # the median of 10 runs (issue 13's target: <= 20 s)
     python benchmarks/envoy_tier.py --repeat 20     # and that none of 20 runs fails
     python benchmarks/envoy_tier.py --versions 1.38 --scaling-runs 0 -- -k "not hygiene"
+    python benchmarks/envoy_tier.py --repeat 6 --scaling-runs 0 --against ../before   # alternated with another checkout
 
 Run it with the tox env's interpreter (`.tox/envoy/bin/python benchmarks/envoy_tier.py`) on an otherwise
 idle machine: other work on the same cores inflates every figure.
@@ -106,7 +109,8 @@ def junit_key(nodeid: str) -> tuple[str, str]:
     return classname, rest
 
 
-def run_tier(versions: list[str], workers: str, extra: list[str], log_dir: Path, label: str) -> Run:
+def run_tier(versions: list[str], workers: str, extra: list[str], log_dir: Path, label: str,
+             repo: Path = REPO) -> Run:
     with tempfile.TemporaryDirectory() as tmp:
         junit, results = Path(tmp) / "junit.xml", Path(tmp) / "allure-results"
         cmd = [sys.executable, "-m", "pytest", "suites/envoy", "-v", "-p", "no:pytest_kind", "-p",
@@ -117,9 +121,11 @@ def run_tier(versions: list[str], workers: str, extra: list[str], log_dir: Path,
         # as tox runs it: tox hands the env only the variables pass_env lists, so a PYTHONDONTWRITEBYTECODE of
         # the caller's (a sandbox may set it) would make every process compile the suite's modules again
         env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        if repo != REPO:  # another checkout (--against): its modules before the ones installed in this env
+            env["PYTHONPATH"] = os.pathsep.join([str(repo), *filter(None, [env.get("PYTHONPATH")])])
         busy_before, cpu_before = machine_busy(), children_cpu()
         started = time.monotonic()
-        done = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=1800)
+        done = subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True, timeout=1800)
         wall = time.monotonic() - started
         cpu = children_cpu() - cpu_before
         others = max(0.0, machine_busy() - busy_before - cpu)
@@ -229,6 +235,10 @@ def main() -> int:
     parser.add_argument("--log-dir", type=Path, default=None,
                         help="where the whole output of a run with a failure is saved (default: a new temporary "
                              "folder)")
+    parser.add_argument("--against", type=Path, default=None, metavar="CHECKOUT",
+                        help="another checkout of the suite (e.g. a `git worktree` of the commit before): each run "
+                             "of this one is followed by a run of that one, and both medians are printed; the "
+                             "machine's speed drifts over an hour, alternating runs compares like with like")
     parser.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
     args = parser.parse_args()
     log_dir = args.log_dir or Path(tempfile.mkdtemp(prefix="envoy-tier-benchmark-"))
@@ -241,7 +251,11 @@ def main() -> int:
     scaling_runs = args.scaling_runs if args.scaling_runs is not None else (3 if args.repeat > 1 else 1)
     if len(versions) < 2:
         scaling_runs = 0
+    against = args.against.resolve() if args.against else None
+    if against is not None and not (against / "benchmarks" / "cpu_per_test.py").is_file():
+        parser.error(f"--against {args.against}: not a checkout of the suite (no benchmarks/cpu_per_test.py)")
     runs: list[Run] = []
+    other: list[Run] = []
     for index in range(1, args.repeat + 1):
         print(f"run {index}/{args.repeat}", flush=True)
         run = run_tier(versions, args.workers, args.pytest_args, log_dir, f"run-{index}")
@@ -249,6 +263,10 @@ def main() -> int:
         if index == 1:
             print("  load client:" + "".join(f"\n    {line}" for line in run.rps) if run.rps else "  no load figures")
         runs.append(run)
+        if against is not None:
+            print(f"run {index}/{args.repeat} of {against}", flush=True)
+            other.append(run_tier(versions, args.workers, args.pytest_args, log_dir, f"against-{index}", against))
+            print_run(other[-1], versions)
     single: list[Run] = []
     for index in range(1, scaling_runs + 1):
         print(f"scaling run {index}/{scaling_runs}: Envoy {versions[0]} only", flush=True)
@@ -259,6 +277,12 @@ def main() -> int:
     print_table(runs, versions, cpu=True)
     if single:
         print_scaling(runs, single, versions)
+    if other:
+        faster = sum(mine.wall < theirs.wall for mine, theirs in zip(runs, other, strict=True))
+        print(f"against {against}: wall median {statistics.median(r.wall for r in other):.1f} s (min "
+              f"{min(r.wall for r in other):.1f} s, max {max(r.wall for r in other):.1f} s), CPU median "
+              f"{statistics.median(r.cpu for r in other):.1f} s, runs with any failure: "
+              f"{sum(r.failed for r in other)}; this checkout faster in {faster} of {len(runs)} alternated pairs")
     failed_runs = sum(r.failed for r in runs)
     walls = [r.wall for r in runs]
     print(f"{args.repeat} run(s) of {len(versions)} version(s): wall median {statistics.median(walls):.1f} s, "

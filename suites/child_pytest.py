@@ -92,6 +92,7 @@ class ForkedPytest:
                      *args]
         context = forkserver()
         # daemon: should a test leave one running, the worker stops it on its way out rather than wait for it
+        # (and child runs do not nest: multiprocessing lets no daemonic process start children of its own)
         self._process = context.Process(target=_pytest_main, args=(args, env, str(log)), daemon=True,
                                         name="child-pytest")
         self._process.start()
@@ -102,10 +103,6 @@ class ForkedPytest:
     def pid(self) -> int:
         assert self._process.pid is not None  # started in __init__
         return self._process.pid
-
-    @property
-    def returncode(self) -> int | None:
-        return self._process.exitcode
 
     def poll(self) -> int | None:
         return self._ended(self._process.exitcode)
