@@ -16,21 +16,34 @@ from collections.abc import Iterable
 # any socket of the machine bound to port 0 (a stand-in, another worker's listener: seen as Envoy's NACK
 # "cannot bind ...: Address already in use"). Envoy binds its listeners with SO_REUSEPORT too.
 RESERVATION_S = 30.0
+MAX_TRIES = 50  # ports offered by the kernel before giving up (each one held already by another namespace)
 _reserved: dict[int, tuple[socket.socket, float]] = {}
 _reserved_lock = threading.Lock()
 
 
 def free_loopback_port() -> int:
-    """A free port on 127.0.0.1 for a listener, held until Envoy listens on it (above)."""
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind(("127.0.0.1", 0))
-    port, now = int(sock.getsockname()[1]), time.monotonic()
-    with _reserved_lock:
-        for stale in [p for p, (_, at) in _reserved.items() if now - at > RESERVATION_S]:
-            _reserved.pop(stale)[0].close()
-        _reserved[port] = (sock, now)
-    return port
+    """A free port on 127.0.0.1, in the calling thread's network namespace, for a listener, held until Envoy
+    listens on it (above). Each namespace has ports of its own (l7suite/envoy/envoy_run.py chooses those of
+    an Envoy in a namespace inside it), so a number held already, in another one, is passed over: the
+    reservations go by number (release_ports), and a second socket under one number would be dropped open."""
+    passed_over: list[socket.socket] = []
+    try:
+        for _ in range(MAX_TRIES):
+            sock = socket.socket()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            sock.bind(("127.0.0.1", 0))
+            port, now = int(sock.getsockname()[1]), time.monotonic()
+            with _reserved_lock:
+                for stale in [p for p, (_, at) in _reserved.items() if now - at > RESERVATION_S]:
+                    _reserved.pop(stale)[0].close()
+                if port not in _reserved:
+                    _reserved[port] = (sock, now)
+                    return port
+            passed_over.append(sock)  # kept bound until a port is found, so the kernel offers another
+        raise OSError(f"no loopback port free of the suite's own reservations in {MAX_TRIES} tries")
+    finally:
+        for sock in passed_over:
+            sock.close()
 
 
 def release_ports(ports: Iterable[int]) -> None:

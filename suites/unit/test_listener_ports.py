@@ -5,7 +5,7 @@ import socket
 
 import pytest
 
-from l7suite import MANIFESTS_DIR
+from l7suite import MANIFESTS_DIR, loopback_ports
 from l7suite.envoy.envoy_run import DEFAULT_VARIABLES, translate_scenario
 from l7suite.loopback_ports import free_loopback_port, release_ports
 from l7suite.manifests import load_manifest_set
@@ -48,3 +48,38 @@ def test_the_ports_of_an_envoy_in_a_namespace_are_held_in_that_namespace():
                         bound(port).close()
         finally:
             release_ports(ports)
+
+
+class OfferedPorts:
+    """Stands in for socket.socket in l7suite.loopback_ports: the kernel offers these ports, in turn."""
+
+    offers: list[int] = []
+    closed: list[int] = []
+
+    def __init__(self):
+        self.port = OfferedPorts.offers.pop(0)
+
+    def setsockopt(self, *args):
+        pass
+
+    def bind(self, address):
+        pass
+
+    def getsockname(self):
+        return ("127.0.0.1", self.port)
+
+    def close(self):
+        OfferedPorts.closed.append(self.port)
+
+
+def test_a_port_number_held_already_in_another_namespace_is_passed_over(monkeypatch):
+    # two namespaces have ports of their own: the kernel may offer a number held already in the other one
+    monkeypatch.setattr(loopback_ports.socket, "socket", OfferedPorts)
+    OfferedPorts.offers, OfferedPorts.closed = [40001, 40001, 40002], []
+    first = loopback_ports.free_loopback_port()
+    second = loopback_ports.free_loopback_port()
+    try:
+        assert (first, second) == (40001, 40002)
+        assert OfferedPorts.closed == [40001]  # the second offer of 40001, not the reservation
+    finally:
+        release_ports([first, second])
