@@ -22,10 +22,16 @@ from suites.child_pytest import FORKED_CPU
 STARTED = pytest.StashKey[float]()
 
 
+def reaped_children_cpu() -> float:
+    """User + sys seconds of the children this process has reaped."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return children.ru_utime + children.ru_stime
+
+
 def process_cpu() -> float:
-    """User + sys seconds of this process and of its reaped children."""
-    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime + FORKED_CPU[0]
+    """User + sys seconds of this process, of its reaped children and of its forked child runs."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    return own.ru_utime + own.ru_stime + reaped_children_cpu() + FORKED_CPU[0]
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

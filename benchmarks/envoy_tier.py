@@ -39,7 +39,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import resource
 import shutil
 import signal
 import statistics
@@ -55,6 +54,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from benchmarks.cpu_per_test import reaped_children_cpu  # noqa: E402
 from l7suite.versions import envoy_versions  # noqa: E402
 
 FAILURE_LINE = re.compile(r"^(E  |FAILED |ERROR |_{3,} .* _{3,}$)")
@@ -71,11 +71,6 @@ def machine_busy() -> float:
     is already in user)."""
     fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     return (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
-
-
-def children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
 
 
 @dataclass
@@ -123,11 +118,11 @@ def run_tier(versions: list[str], workers: str, extra: list[str], log_dir: Path,
         env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
         if repo != REPO:  # another checkout (--against): its modules before the ones installed in this env
             env["PYTHONPATH"] = os.pathsep.join([str(repo), *filter(None, [env.get("PYTHONPATH")])])
-        busy_before, cpu_before = machine_busy(), children_cpu()
+        busy_before, cpu_before = machine_busy(), reaped_children_cpu()
         started = time.monotonic()
         done = subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True, timeout=1800)
         wall = time.monotonic() - started
-        cpu = children_cpu() - cpu_before
+        cpu = reaped_children_cpu() - cpu_before
         others = max(0.0, machine_busy() - busy_before - cpu)
         times: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
         cpu_times: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))

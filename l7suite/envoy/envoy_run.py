@@ -60,8 +60,13 @@ def translate_scenario(scenario: ManifestSet, netns: NetNamespace | None = None)
     namespace, where Envoy binds them: a port free in the suite's namespace can be taken in Envoy's, e.g. by a
     socket of the suite's admin calls there (seen once in 20 runs: NACK "cannot bind '127.0.0.1:34433':
     Address already in use")."""
-    with netns.entered() if netns else contextlib.nullcontext():
+    with inside(netns):
         return translate_configs(scenario.envoy_configs(), scenario.objects, ads_config_source)
+
+
+def inside(netns: NetNamespace | None) -> contextlib.AbstractContextManager:
+    """The block runs in `netns` (sockets made there stay there), or where it is without one."""
+    return netns.entered() if netns else contextlib.nullcontext()
 
 
 def endpoints_for(cluster: str, addresses: list[str]) -> Message:
@@ -147,7 +152,7 @@ class EnvoyRun(StartedInWith):
 
     def stage_update(self, stage: str) -> Translated:
         """The configuration after `kubectl apply` of the scenario's `stages/<stage>.yaml` (for apply())."""
-        with self.netns.entered() if self.netns else contextlib.nullcontext():  # ports: as translate_scenario
+        with inside(self.netns):  # ports: as translate_scenario
             return translate_update(self.scenario, stage_configs(self.scenario, stage),
                                     self.translated.listener_ports, ads_config_source)
 

@@ -50,36 +50,37 @@ def test_the_ports_of_an_envoy_in_a_namespace_are_held_in_that_namespace():
             release_ports(ports)
 
 
-class OfferedPorts:
-    """Stands in for socket.socket in l7suite.loopback_ports: the kernel offers these ports, in turn."""
+def offered_ports(offers: list[int], closed: list[int]) -> type:
+    """A stand-in for socket.socket in l7suite.loopback_ports: the kernel offers `offers`, in turn; the port of
+    each socket closed is appended to `closed`."""
 
-    offers: list[int] = []
-    closed: list[int] = []
+    class OfferedSocket:
+        def __init__(self, *args):
+            self.port = offers.pop(0)
 
-    def __init__(self):
-        self.port = OfferedPorts.offers.pop(0)
+        def setsockopt(self, *args):
+            pass
 
-    def setsockopt(self, *args):
-        pass
+        def bind(self, address):
+            pass
 
-    def bind(self, address):
-        pass
+        def getsockname(self):
+            return ("127.0.0.1", self.port)
 
-    def getsockname(self):
-        return ("127.0.0.1", self.port)
+        def close(self):
+            closed.append(self.port)
 
-    def close(self):
-        OfferedPorts.closed.append(self.port)
+    return OfferedSocket
 
 
 def test_a_port_number_held_already_in_another_namespace_is_passed_over(monkeypatch):
     # two namespaces have ports of their own: the kernel may offer a number held already in the other one
-    monkeypatch.setattr(loopback_ports.socket, "socket", OfferedPorts)
-    OfferedPorts.offers, OfferedPorts.closed = [40001, 40001, 40002], []
+    closed: list[int] = []
+    monkeypatch.setattr(loopback_ports.socket, "socket", offered_ports([40001, 40001, 40002], closed))
     first = loopback_ports.free_loopback_port()
     second = loopback_ports.free_loopback_port()
     try:
         assert (first, second) == (40001, 40002)
-        assert OfferedPorts.closed == [40001]  # the second offer of 40001, not the reservation
+        assert closed == [40001]  # the second offer of 40001, not the reservation
     finally:
         release_ports([first, second])
