@@ -28,9 +28,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from fixtures.envoy_runs import scenario_outcome  # noqa: E402
 from l7suite import MANIFESTS_DIR  # noqa: E402
 from l7suite.envoy.binaries import ensure_envoy  # noqa: E402
+from l7suite.envoy.envoy_run import DEFAULT_VARIABLES, EnvoyRun  # noqa: E402
+from l7suite.envoy.verdicts import ScenarioConfigError, outcome_of  # noqa: E402
+from l7suite.manifests import load_manifest_set  # noqa: E402
 from l7suite.scenarios import weighted_lb  # noqa: E402
 from l7suite.traffic.answering_pods import answering_pod, per_deployment  # noqa: E402
 from l7suite.traffic.http_load import run_requests  # noqa: E402
@@ -44,11 +46,12 @@ GROUP = "deathstar"
 def counts_on(version: str, repeat: int) -> list[int]:
     """deathstar's answers in each of `repeat` rounds of the test's traffic, on one Envoy of `version`."""
     binary = ensure_envoy(version)
+    folder = weighted_lb.SCENARIO.envoy_folder
+    if folder is None:
+        raise SystemExit("weighted-lb declares no envoy-tier manifests (l7suite/scenarios/weighted_lb.py)")
+    scenario = load_manifest_set(folder, MANIFESTS_DIR, DEFAULT_VARIABLES)
     counts = []
-    with tempfile.TemporaryDirectory() as workdir, \
-            scenario_outcome(weighted_lb.SCENARIO.envoy_folder, MANIFESTS_DIR, binary, Path(workdir)) as (run, outcome):
-        if run is None:
-            raise SystemExit(f"Envoy {version}: weighted-lb did not start: {outcome.describe()}")
+    with tempfile.TemporaryDirectory() as workdir, EnvoyRun(scenario, binary, Path(workdir)) as run:
         url = weighted_lb.listener_url(run) + "/v1/"
         for done in range(repeat):
             answers = run_requests(url, weighted_lb.REQUESTS, concurrency=CLIENTS, host=weighted_lb.HOST,
@@ -87,7 +90,11 @@ def main() -> int:
     except UnknownVersion as exc:
         parser.error(str(exc))
     for version in versions:
-        print(describe(version, counts_on(version, args.repeat)), flush=True)
+        try:
+            counts = counts_on(version, args.repeat)
+        except ScenarioConfigError as exc:
+            raise SystemExit(f"Envoy {version}: weighted-lb did not start: {outcome_of(exc).describe()}") from exc
+        print(describe(version, counts), flush=True)
     return 0
 
 
