@@ -39,10 +39,12 @@ def dying_with_parent(cmd: list[str]) -> tuple[list[str], Callable[[], None] | N
 
 
 class StartedInWith:
+    """start() on entering a `with` block, stop() on leaving it, also when start() fails part-way."""
+
     def start(self) -> None:
         raise NotImplementedError
 
-    def stop(self) -> None:
+    def stop(self) -> object:  # what a stop collects, if anything (HttpLoad: its records); `with` drops it
         raise NotImplementedError
 
     def __enter__(self) -> Self:

@@ -17,10 +17,11 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
+
+from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wait_fixed
 
 from l7suite.lifecycle import die_with_parent
 
@@ -50,16 +51,23 @@ class ConnectProxy:
             self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                          preexec_fn=self.preexec, start_new_session=True,
                                          cwd=Path(__file__).resolve().parent.parent)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"the CONNECT proxy exited with {self.proc.returncode}:\n{self.log_tail()}")
-            if self._accepts():
-                return self
-            time.sleep(0.05)
-        self.stop()
-        raise TimeoutError(f"the CONNECT proxy did not listen on {self.address} within {timeout:.0f}s:\n"
-                           f"{self.log_tail()}")
+        try:  # until it listens; RuntimeError from _listening (it ended) stops the wait at once
+            Retrying(retry=retry_if_result(lambda up: not up), stop=stop_after_delay(timeout),
+                     wait=wait_fixed(0.05))(self._listening)
+        except RetryError:
+            self.stop()
+            raise TimeoutError(f"the CONNECT proxy did not listen on {self.address} within {timeout:.0f}s:\n"
+                               f"{self.log_tail()}") from None
+        except BaseException:  # it ended, or Ctrl-C: its acceptors go with it (the caller never got it)
+            self.stop()
+            raise
+        return self
+
+    def _listening(self) -> bool:
+        assert self.proc is not None
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"the CONNECT proxy exited with {self.proc.returncode}:\n{self.log_tail()}")
+        return self._accepts()
 
     def _accepts(self) -> bool:
         with self.enter() if self.enter else nullcontext():
@@ -96,10 +104,11 @@ class ConnectProxy:
 
     def wait_connects(self, count: int, timeout: float = 10.0) -> list[str]:
         """The proxy logs a tunnel when it closes: wait for `count` of them (bounded)."""
-        deadline = time.monotonic() + timeout
-        while len(found := self.connects()) < count and time.monotonic() < deadline:
-            time.sleep(0.05)
-        return found
+        try:
+            return Retrying(retry=retry_if_result(lambda found: len(found) < count), stop=stop_after_delay(timeout),
+                            wait=wait_fixed(0.05))(self.connects)
+        except RetryError as exc:
+            return exc.last_attempt.result()  # fewer than `count`: the caller's assertion says so
 
 
 def _main(argv: list[str]) -> None:

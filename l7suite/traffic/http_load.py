@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from l7suite.lifecycle import StartedInWith
 from l7suite.traffic.http1_client import Http1Connection, request_bytes
 
 KeyFn = Callable[[int, bytes], str | None]  # (status, body) -> what to count the answer as, e.g. its pod
@@ -45,7 +46,7 @@ class Record:
     overloaded: bool = False  # the answer carried x-envoy-overloaded (circuit breaker / overflow)
 
 
-class HttpLoad:
+class HttpLoad(StartedInWith):
     def __init__(self, url: str, key: KeyFn | None = None, host: str | None = None, workers: int = 2,
                  max_requests: int = 20000, max_seconds: float = 60.0, timeout: float = 5.0,
                  method: str = "GET", headers: dict[str, str] | None = None, even_split: bool = False):
@@ -77,13 +78,6 @@ class HttpLoad:
     def pace(self, rate: float | None) -> None:
         """From now on send at most `rate` requests per second (over all workers); None: as fast as they go."""
         self.rate = rate
-
-    def __enter__(self) -> HttpLoad:
-        self.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
     def start(self) -> None:
         self.started = time.monotonic()
