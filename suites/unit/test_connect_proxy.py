@@ -24,12 +24,12 @@ def test_a_started_proxy_logs_each_tunnel(tmp_path):
     with socket.create_server(("127.0.0.1", 0)) as target:
         proxy = ConnectProxy("127.0.0.1", port, tmp_path).start()
         try:
-            tunnel = socket.create_connection(("127.0.0.1", port), timeout=5)
             host, target_port = target.getsockname()
-            tunnel.sendall(f"CONNECT {host}:{target_port} HTTP/1.1\r\nHost: {host}:{target_port}\r\n\r\n".encode())
-            assert tunnel.recv(1024).startswith(b"HTTP/1.1 200"), proxy.log_tail()
-            target.accept()[0].close()
-            tunnel.close()
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as tunnel:
+                tunnel.sendall(f"CONNECT {host}:{target_port} HTTP/1.1\r\nHost: {host}:{target_port}\r\n\r\n"
+                               .encode())
+                assert tunnel.recv(1024).startswith(b"HTTP/1.1 200"), proxy.log_tail()
+                target.accept()[0].close()
             assert proxy.wait_connects(1) == [f"{host}:{target_port}"], proxy.log_tail()
         finally:
             proxy.stop()
